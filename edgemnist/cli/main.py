@@ -1,0 +1,85 @@
+"""The ``edgemnist`` command. Each command group lives in its own thin module.
+
+Nothing heavy (torch, onnxruntime, tensorrt, cv2) is imported here or at the top of any CLI
+module: ``edgemnist --help`` works on a device with none of them installed.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from edgemnist import __version__
+from edgemnist.cli import data as data_cli
+from edgemnist.cli import train as train_cli
+
+app = typer.Typer(
+    name="edgemnist",
+    help="Handwritten digits from workstation to edge: train, export, quantize, verify, "
+    "build engines, benchmark, predict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command groups and commands: one line each.
+app.add_typer(data_cli.app, name="data")
+train_cli.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edgemnist {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Handwritten digits from workstation to edge."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turn :class:`EdgeMnistError` into one red line and exit 1."""
+    from edgemnist.errors import EdgeMnistError
+    from edgemnist.paths import debug
+
+    try:
+        app(args=argv, standalone_mode=False)
+    except EdgeMnistError as exc:
+        if debug():
+            raise
+        from edgemnist.cli.common import err_console
+
+        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, markup=True, highlight=False)
+        return 1
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        raise
+    return 0
+
+
+def _console_script() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _console_script()

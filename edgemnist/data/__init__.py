@@ -1,0 +1,1 @@
+"""MNIST: IDX reading, verified download, augmentation, previews. Device-safe (no torch)."""

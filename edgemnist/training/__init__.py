@@ -1,0 +1,1 @@
+"""Host-side training: recipes, losses, the training loop, checkpoints, evaluation."""
