@@ -29,7 +29,9 @@ def atomic_path(final: PathLike, suffix: str = "") -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix or ".tmp", dir=final.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{final.name}.", suffix=suffix or ".tmp", dir=final.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:

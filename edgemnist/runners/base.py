@@ -39,7 +39,7 @@ class Runner:
         """``(True, "")`` if this backend can run here, else ``(False, reason)``. Never raises."""
         return True, ""
 
-    def load(self) -> "Runner":
+    def load(self) -> Runner:
         """Load the model; idempotent. Returns ``self`` so ``runner = R(p).load()`` works."""
         if not self.loaded:
             self._load()
@@ -65,7 +65,7 @@ class Runner:
             self._close()
             self.loaded = False
 
-    def __enter__(self) -> "Runner":
+    def __enter__(self) -> Runner:
         return self.load()
 
     def __exit__(self, *exc: Any) -> None:
