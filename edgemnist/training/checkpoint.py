@@ -28,7 +28,7 @@ def versions() -> Dict[str, str]:
 
     return {
         "edgemnist": __version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # TorchVersion would not load with weights_only
         "python": platform.python_version(),
     }
 

@@ -1,0 +1,31 @@
+# One command each: `make setup`, `make test`, `make train`. .ci/run calls setup, lint and test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup lint typecheck test train help
+
+help:
+	@echo "make setup   create $(VENV) with the CPU torch wheel and all extras"
+	@echo "make test    lint-free unit + integration tests (what CI runs)"
+	@echo "make lint    ruff check + ruff format --check"
+	@echo "make train   train the edge model (train/edge.toml) and evaluate it"
+
+setup:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e ".[host,dev]"
+
+lint:
+	$(BIN)/ruff check edgemnist tests benchmarks
+	$(BIN)/ruff format --check edgemnist tests benchmarks
+
+test:
+	$(BIN)/pytest -q
+
+train:
+	$(BIN)/edgemnist data download
+	$(BIN)/edgemnist train train/edge.toml
+	$(BIN)/edgemnist eval runs/edge-s0/model.pt

@@ -1,0 +1,481 @@
+"""The training loop: recipe -> run directory with checkpoints and metrics.
+
+Run directory (``runs/<recipe>-s<seed>/`` by default)::
+
+    recipe.toml.json   the resolved recipe
+    last.pt            resumable checkpoint (model + optimizer + scheduler + RNG), each epoch
+    model.pt           final checkpoint (no optimizer state): what export and eval read
+    metrics.json/.csv  one row per epoch: loss, train/test accuracy, lr, images/s, seconds
+
+Determinism: the shuffling and augmentation of epoch ``e`` are drawn from
+``numpy.random.default_rng([seed, e])``, so an interrupted run resumed from ``last.pt`` sees
+exactly the batches it would have seen; torch's RNG state (dropout) is saved too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from edgemnist import atomic
+from edgemnist.constants import MNIST_MEAN, MNIST_STD
+from edgemnist.errors import CheckpointError, ConfigError
+from edgemnist.training.recipe import load_recipe, model_args, recipe_name
+
+AUGMENT_KEYS = (
+    "rotation",
+    "scale",
+    "translate",
+    "elastic_alpha",
+    "elastic_sigma",
+    "elastic_p",
+    "noise_std",
+)
+
+
+@dataclass
+class TrainResult:
+    """What a finished run left behind."""
+
+    run_dir: Path
+    checkpoint: Path
+    metrics: Dict[str, Any]
+    history: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def subset_indices(labels: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """A seeded, class-balanced subset of ``limit`` indices (all indices when limit is 0)."""
+    if not limit or limit >= len(labels):
+        return np.arange(len(labels))
+    rng = np.random.default_rng([seed, 7919])
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(10)]
+    take = [p[: limit // 10 + (1 if c < limit % 10 else 0)] for c, p in enumerate(per_class)]
+    return np.sort(np.concatenate(take))
+
+
+def _to_tensor(images_u8: np.ndarray) -> Any:
+    """uint8 (N,28,28) -> normalized float32 tensor (N,1,28,28)."""
+    import torch
+
+    x = torch.from_numpy(np.array(images_u8, dtype=np.uint8, copy=True)).to(torch.float32)
+    return ((x / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
+
+
+def _make_augmenter(data: Dict[str, Any], seed: int) -> Optional[Callable[..., np.ndarray]]:
+    if not data["augment"]:
+        return None
+    from edgemnist.data.augment import AugmentConfig, Augmenter
+
+    cfg = AugmentConfig.from_dict({k: data[k] for k in AUGMENT_KEYS})
+    return Augmenter(cfg, seed=seed)
+
+
+def _batches(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    augment_cfg: Optional[Dict[str, Any]],
+) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    """Shuffled (and augmented) uint8 batches of one epoch, prepared in a background thread.
+
+    OpenCV releases the GIL, so augmentation of batch k+1 overlaps the training step of batch k.
+    """
+    order = np.random.default_rng([seed, epoch]).permutation(len(labels))
+    augmenter = _make_augmenter(augment_cfg, seed * 100003 + epoch) if augment_cfg else None
+    q: "queue.Queue[Any]" = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for start in range(0, len(order), batch_size):
+                if stop.is_set():
+                    return
+                idx = order[start : start + batch_size]
+                xb = images[idx]
+                if augmenter is not None:
+                    xb = augmenter(xb)
+                q.put((xb, labels[idx]))
+            q.put(None)
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the consumer)
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # drain so the producer can exit
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.05)
+
+
+def predict_logits(model: Any, images_u8: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Logits (N, 10) of ``model`` (eval mode) on uint8 images."""
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for s in range(0, len(images_u8), batch_size):
+            out.append(model(_to_tensor(images_u8[s : s + batch_size])).numpy())
+    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
+
+
+def _make_optimizer(model: Any, train: Dict[str, Any]) -> Any:
+    import torch
+
+    # No weight decay on BatchNorm and biases: decaying them only fights the normalisation.
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    groups = [
+        {"params": decay, "weight_decay": train["weight_decay"]},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    if train["optimizer"] == "adamw":
+        return torch.optim.AdamW(groups, lr=train["lr"])
+    return torch.optim.SGD(
+        groups, lr=train["lr"], momentum=train["momentum"], nesterov=train["nesterov"]
+    )
+
+
+def _make_scheduler(optimizer: Any, train: Dict[str, Any], steps_per_epoch: int) -> Any:
+    import torch
+
+    total = train["epochs"] * steps_per_epoch
+    if train["schedule"] == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=train["lr"],
+            total_steps=total,
+            pct_start=train["pct_start"],
+            div_factor=train["div_factor"],
+            final_div_factor=train["final_div_factor"],
+        )
+    if train["schedule"] == "cosine":
+        t_max = (train["t_max"] or train["epochs"]) * steps_per_epoch
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=t_max, eta_min=train["eta_min"]
+        )
+    return None
+
+
+def _rng_state() -> Dict[str, Any]:
+    import torch
+
+    return {"torch": torch.get_rng_state()}
+
+
+def _write_metrics(run_dir: Path, history: List[Dict[str, Any]]) -> None:
+    atomic.write_json(run_dir / "metrics.json", history)
+    buf = io.StringIO()
+    if history:
+        writer = csv.DictWriter(buf, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    atomic.write_text(run_dir / "metrics.csv", buf.getvalue())
+
+
+def train(
+    recipe: Dict[str, Any],
+    run_dir: Optional[Path] = None,
+    resume: Optional[Path] = None,
+    threads: Optional[int] = None,
+    quiet: bool = False,
+    dry_run: bool = False,
+    on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+    data_root: Optional[Path] = None,
+) -> TrainResult:
+    """Train the recipe's model; evaluate on the test set each epoch; write checkpoints.
+
+    Args:
+        recipe: a resolved recipe (:func:`edgemnist.training.recipe.load_recipe`).
+        run_dir: output directory (default ``runs/<recipe>-s<seed>``).
+        resume: a run directory or ``last.pt`` to continue from.
+        threads: torch intra-op threads (overrides ``train.threads``).
+        quiet: no progress bar.
+        dry_run: build everything, run one batch forward/backward, write nothing.
+        on_epoch: called with each epoch's metrics row.
+        data_root: MNIST directory (default ``EDGEMNIST_DATA``).
+
+    Returns:
+        A :class:`TrainResult` (for a dry run, ``checkpoint`` does not exist).
+    """
+    import torch
+
+    from edgemnist.data.mnist import load_split
+    from edgemnist.models import build_model
+    from edgemnist.models.stats import summary
+    from edgemnist.training.checkpoint import (
+        load_checkpoint,
+        make_checkpoint,
+        save_checkpoint,
+    )
+    from edgemnist.training.losses import make_loss
+    from edgemnist.paths import runs_dir
+
+    tr, data = recipe["train"], recipe["data"]
+    seed = int(tr["seed"])
+    n_threads = threads or tr["threads"]
+    if n_threads:
+        torch.set_num_threads(int(n_threads))
+    torch.manual_seed(seed)
+    if tr["deterministic"]:
+        torch.use_deterministic_algorithms(True)
+
+    name = recipe_name(recipe)
+    run_dir = Path(run_dir) if run_dir else runs_dir() / f"{name}-s{seed}"
+
+    train_x, train_y = load_split("train", data_root)
+    test_x, test_y = load_split("test", data_root)
+    tr_idx = subset_indices(train_y, data["limit"], seed)
+    te_idx = subset_indices(test_y, data["test_limit"], seed)
+    train_x, train_y = train_x[tr_idx], train_y[tr_idx].astype(np.int64)
+    test_x, test_y = test_x[te_idx], test_y[te_idx].astype(np.int64)
+
+    args = model_args(recipe)
+    model = build_model(recipe["model"]["name"], **args)
+    stats = summary(model)
+    loss_fn = make_loss(tr)
+    optimizer = _make_optimizer(model, tr)
+    steps_per_epoch = (len(train_y) + tr["batch_size"] - 1) // tr["batch_size"]
+    scheduler = _make_scheduler(optimizer, tr, steps_per_epoch)
+    augment_cfg = data if data["augment"] else None
+
+    start_epoch, history = 0, []
+    if resume:
+        state_path = Path(resume) / "last.pt" if Path(resume).is_dir() else Path(resume)
+        ckpt = load_checkpoint(state_path)
+        if "train_state" not in ckpt:
+            raise CheckpointError(f"{state_path} holds no training state: resume from last.pt")
+        if ckpt["model"]["name"] != recipe["model"]["name"]:
+            raise CheckpointError(
+                f"{state_path} is a {ckpt['model']['name']} checkpoint, the recipe trains "
+                f"{recipe['model']['name']}"
+            )
+        model.load_state_dict(ckpt["state_dict"])
+        ts = ckpt["train_state"]
+        optimizer.load_state_dict(ts["optimizer"])
+        if scheduler is not None and ts.get("scheduler"):
+            scheduler.load_state_dict(ts["scheduler"])
+        torch.set_rng_state(ts["rng"]["torch"])
+        start_epoch = int(ts["epoch"])
+        history = list(ts.get("history", []))
+        if start_epoch >= tr["epochs"]:
+            raise ConfigError(
+                f"{state_path} already finished {start_epoch} epochs; raise train.epochs to go on"
+            )
+        run_dir = Path(resume) if Path(resume).is_dir() else state_path.parent
+
+    if dry_run:
+        xb, yb = next(_batches(train_x, train_y, tr["batch_size"], seed, 0, augment_cfg))
+        model.train()
+        loss = loss_fn(model(_to_tensor(xb)), torch.from_numpy(yb))
+        loss.backward()
+        return TrainResult(
+            run_dir, run_dir / "model.pt", {"dry_run": True, "loss": float(loss.detach()), **stats}
+        )
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(run_dir / "recipe.json", recipe)
+    progress = _Progress(quiet, tr["epochs"], steps_per_epoch, start_epoch)
+    t_start = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
+    test_acc = history[-1]["test_acc"] if history else float("nan")
+    with progress:
+        for epoch in range(start_epoch, tr["epochs"]):
+            model.train()
+            t0 = time.perf_counter()
+            seen = correct = 0
+            loss_sum = 0.0
+            for xb, yb in _batches(train_x, train_y, tr["batch_size"], seed, epoch, augment_cfg):
+                x, y = _to_tensor(xb), torch.from_numpy(yb)
+                optimizer.zero_grad(set_to_none=True)
+                logits = model(x)
+                loss = loss_fn(logits, y)
+                loss.backward()
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                n = len(yb)
+                seen += n
+                loss_sum += float(loss.detach()) * n
+                correct += int((logits.argmax(1) == y).sum())
+                progress.step(
+                    epoch,
+                    loss_sum / seen,
+                    100.0 * correct / seen,
+                    seen / (time.perf_counter() - t0),
+                )
+            train_s = time.perf_counter() - t0
+            last = epoch == tr["epochs"] - 1
+            if last or (epoch + 1) % max(1, tr["eval_every"]) == 0:
+                logits = predict_logits(model, test_x, recipe["eval"]["batch_size"])
+                test_acc = 100.0 * float((logits.argmax(1) == test_y).mean())
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": round(loss_sum / seen, 6),
+                "train_acc": round(100.0 * correct / seen, 4),
+                "test_acc": round(test_acc, 4),
+                "lr": optimizer.param_groups[0]["lr"],
+                "images_per_s": round(seen / train_s, 1),
+                "epoch_s": round(train_s, 2),
+                "wall_s": round(time.perf_counter() - t_start, 2),
+            }
+            history.append(row)
+            progress.epoch_done(row)
+            train_state = {
+                "epoch": epoch + 1,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else {},
+                "rng": _rng_state(),
+                "history": history,
+            }
+            metrics = {"test_accuracy": row["test_acc"], "epochs": epoch + 1, **stats}
+            save_checkpoint(
+                make_checkpoint(model, recipe["model"]["name"], args, recipe, metrics, train_state),
+                run_dir / "last.pt",
+            )
+            _write_metrics(run_dir, history)
+            if on_epoch:  # after the checkpoint: a callback that raises leaves a resumable run
+                on_epoch(row)
+
+    metrics = {
+        "test_accuracy": history[-1]["test_acc"],
+        "epochs": len(history),
+        "train_wall_s": history[-1]["wall_s"],
+        "seed": seed,
+        **stats,
+    }
+    final = save_checkpoint(
+        make_checkpoint(model, recipe["model"]["name"], args, recipe, metrics),
+        run_dir / "model.pt",
+    )
+    return TrainResult(run_dir, final, metrics, history)
+
+
+def train_recipe(
+    recipe: Any,
+    overrides: Iterable[str] = (),
+    run_dir: Optional[Path] = None,
+    limit: Optional[int] = None,
+    epochs: Optional[int] = None,
+    threads: Optional[int] = None,
+    quiet: bool = False,
+    resume: Optional[Path] = None,
+    dry_run: bool = False,
+    on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
+) -> TrainResult:
+    """Load a recipe (path, name in ``train/``, or resolved dict) and train it.
+
+    ``limit`` caps training and test images (tiny runs for tests); ``epochs`` overrides
+    ``train.epochs``.
+    """
+    extra = list(overrides)
+    if limit:
+        extra += [f"data.limit={int(limit)}", f"data.test_limit={min(int(limit), 10000)}"]
+    if epochs:
+        extra.append(f"train.epochs={int(epochs)}")
+    if isinstance(recipe, dict):
+        from edgemnist.training.recipe import resolve
+
+        base = {k: v for k, v in recipe.items() if k != "name"}
+        resolved = resolve(base, extra)
+        resolved["name"] = recipe.get("name", resolved["model"]["name"])
+    else:
+        resolved = load_recipe(str(recipe), extra)
+    return train(
+        resolved,
+        run_dir=run_dir,
+        resume=resume,
+        threads=threads,
+        quiet=quiet,
+        dry_run=dry_run,
+        on_epoch=on_epoch,
+    )
+
+
+class _Progress:
+    """Rich progress bar with loss / accuracy / images per second; silent when quiet."""
+
+    def __init__(self, quiet: bool, epochs: int, steps: int, start_epoch: int) -> None:
+        self.quiet = quiet
+        self.epochs, self.steps = epochs, steps
+        self._bar: Any = None
+        self._task: Any = None
+        self._n = start_epoch * steps
+        self._last = 0.0
+
+    def __enter__(self) -> "_Progress":
+        if not self.quiet:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[stats]}"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(
+                "train",
+                total=self.epochs * self.steps,
+                completed=self._n,
+                epoch=self._n // self.steps + 1,
+                epochs=self.epochs,
+                stats="",
+            )
+        return self
+
+    def step(self, epoch: int, loss: float, acc: float, ips: float) -> None:
+        self._n += 1
+        if self._bar is None:
+            return
+        now = time.perf_counter()
+        if now - self._last > 0.25:  # keep redraw cost off the hot loop
+            self._last = now
+            self._bar.update(
+                self._task,
+                completed=self._n,
+                epoch=epoch + 1,
+                stats=f"loss {loss:.4f} acc {acc:.2f}% {ips:,.0f} img/s",
+            )
+
+    def epoch_done(self, row: Dict[str, Any]) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(self._task, completed=self._n)
+        self._bar.console.print(
+            f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  train {row['train_acc']:.2f}%  "
+            f"test {row['test_acc']:.2f}%  {row['images_per_s']:,.0f} img/s  {row['epoch_s']:.1f}s"
+        )
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

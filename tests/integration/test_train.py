@@ -1,0 +1,141 @@
+"""Tiny real training runs on a class-balanced MNIST subset (seconds, one thread)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from edgemnist.cli.main import main  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+TINY = ["--limit", "1000", "--threads", "1", "--quiet", "--set", "train.batch_size=32"]
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_writes_checkpoint_metrics_and_learns(mnist_env, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = _run(
+        capsys, "train", "lenet5", "--epochs", "2", "--out", str(out), "--json", *TINY
+    )
+    assert code == 0
+    report = json.loads(stdout)
+    assert report["test_accuracy"] > 50.0  # 1000 images, 2 epochs: far above chance (10 %)
+    for name in ("model.pt", "last.pt", "metrics.json", "metrics.csv", "recipe.json"):
+        assert (out / name).is_file(), name
+    history = json.loads((out / "metrics.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert (out / "metrics.csv").read_text().splitlines()[0].startswith("epoch,train_loss")
+
+
+def test_checkpoint_rebuilds_model_with_weights_only(mnist_env, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _run(capsys, "train", "edge", "--epochs", "1", "--out", str(out), *TINY)[0] == 0
+    raw = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
+    assert raw["model"]["name"] == "edge" and "train_state" not in raw
+    assert raw["metrics"]["params"] < 20_000 and "torch" in raw["versions"]
+
+    from edgemnist.training.checkpoint import model_from_checkpoint
+
+    model = model_from_checkpoint(out / "model.pt")  # no recipe needed
+    with torch.no_grad():
+        assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_resume_continues_exactly_where_it_stopped(mnist_env, tmp_path, capsys):
+    from edgemnist.training.trainer import train_recipe
+
+    common = dict(
+        overrides=["data.augment=true", "train.batch_size=32"],
+        limit=1000,
+        epochs=2,
+        threads=1,
+        quiet=True,
+    )
+    straight = train_recipe("lenet5", run_dir=tmp_path / "straight", **common)
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(row):
+        raise Interrupted(row["epoch"])
+
+    partial = tmp_path / "partial"
+    with pytest.raises(Interrupted):
+        train_recipe("lenet5", run_dir=partial, on_epoch=interrupt, **common)
+    assert not (partial / "model.pt").exists()  # only the resumable last.pt
+    code, _, _ = _run(
+        capsys,
+        "train",
+        "lenet5",
+        "--resume",
+        str(partial),
+        "--epochs",
+        "2",
+        "--set",
+        "data.augment=true",
+        *TINY,
+    )
+    assert code == 0
+    history = json.loads((partial / "metrics.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2]  # epoch 1 kept, epoch 2 run once
+    a = torch.load(straight.checkpoint, weights_only=True)["state_dict"]
+    b = torch.load(partial / "model.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # bit-identical to the uninterrupted run
+
+
+def test_eval_writes_report_and_pngs(mnist_env, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _run(capsys, "train", "lenet5", "--epochs", "1", "--out", str(out), *TINY)[0] == 0
+    code, stdout, _ = _run(capsys, "eval", str(out / "model.pt"), "--json")
+    assert code == 0
+    report = json.loads(stdout)
+    assert report["n"] == 10000 and 0 < report["accuracy"] <= 100
+    assert len(report["per_class"]) == 10
+    for key in ("confusion_png", "errors_png"):
+        with open(report[key], "rb") as fh:
+            assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_dry_run_writes_nothing(mnist_env, tmp_path, capsys):
+    out = tmp_path / "dry"
+    code, stdout, _ = _run(capsys, "train", "edge", "--dry-run", "--out", str(out), *TINY)
+    assert code == 0 and "dry run ok" in stdout
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "edge", "--set", "train.lrr=1"], "unknown recipe key train.lrr"),
+        (["train", "no-such-recipe"], "recipe 'no-such-recipe' not found"),
+        (["eval", "missing.pt"], "not found"),
+    ],
+)
+def test_errors_are_one_line_and_exit_1(mnist_env, tmp_path, capsys, args, message):
+    code, stdout, stderr = _run(capsys, *args)
+    assert code == 1
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+
+
+def test_unreadable_checkpoint(mnist_env, tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    code, _, stderr = _run(capsys, "eval", str(bad))
+    assert code == 1 and "cannot read checkpoint" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_missing_data_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EDGEMNIST_DATA", str(tmp_path / "empty"))
+    code, _, stderr = _run(capsys, "train", "lenet5", *TINY)
+    assert code == 1 and "edgemnist data download" in stderr
