@@ -11,7 +11,12 @@ import sys
 import typer
 
 from edgemnist import __version__
+from edgemnist.cli import bench as bench_cli
 from edgemnist.cli import data as data_cli
+from edgemnist.cli import doctor as doctor_cli
+from edgemnist.cli import engine as engine_cli
+from edgemnist.cli import export as export_cli
+from edgemnist.cli import predict as predict_cli
 from edgemnist.cli import train as train_cli
 
 app = typer.Typer(
@@ -26,6 +31,11 @@ app = typer.Typer(
 # Command groups and commands: one line each.
 app.add_typer(data_cli.app, name="data")
 train_cli.register(app)
+export_cli.register(app)
+predict_cli.register(app)
+engine_cli.register(app)
+doctor_cli.register(app)
+bench_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -32,6 +32,8 @@ class Runner:
         self.last_latency_s: float = float("nan")
         #: facts about the loaded backend for reports (provider, precision, versions, ...)
         self.info: Dict[str, Any] = {}
+        #: why this runner stands in for the backend asked for (set by ``open_runner``), or None
+        self.fallback_reason: Optional[str] = None
 
     # -- protocol ---------------------------------------------------------------------------
     @classmethod
@@ -44,6 +46,10 @@ class Runner:
         if not self.loaded:
             self._load()
             self.loaded = True
+            # kept across loads even when ``_load`` replaces ``info``
+            self.info.setdefault("backend", self.name)
+            if self.fallback_reason:
+                self.info["fallback_reason"] = self.fallback_reason
         return self
 
     def infer(self, x: np.ndarray) -> np.ndarray:

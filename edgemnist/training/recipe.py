@@ -1,4 +1,4 @@
-"""Training recipes: TOML files in ``train/`` (one per model, variants as ``<model>-<variant>.toml``).
+"""Training recipes: TOML files in ``train/``, one per model (variants: ``<model>-<variant>.toml``).
 
 A recipe has four tables. Every key has a default here, so a recipe states only what differs;
 an unknown key is an error (a typo must not silently train something else).
@@ -16,7 +16,7 @@ batch_size = 1000
 ```
 
 BatchNorm momentum follows PyTorch's convention: ``running = (1 - m) * running + m * batch`` with
-``m = 0.1`` by default. Keras calls ``1 - m`` its momentum (0.9 or 0.99): Keras 0.99 is PyTorch 0.01.
+``m = 0.1`` by default. Keras calls ``1 - m`` its momentum (0.9, 0.99): Keras 0.99 = PyTorch 0.01.
 """
 
 from __future__ import annotations

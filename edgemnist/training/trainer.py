@@ -92,7 +92,7 @@ def _batches(
     """
     order = np.random.default_rng([seed, epoch]).permutation(len(labels))
     augmenter = _make_augmenter(augment_cfg, seed * 100003 + epoch) if augment_cfg else None
-    q: "queue.Queue[Any]" = queue.Queue(maxsize=4)
+    q: queue.Queue[Any] = queue.Queue(maxsize=4)
     stop = threading.Event()
 
     def produce() -> None:
@@ -224,13 +224,13 @@ def train(
     from edgemnist.data.mnist import load_split
     from edgemnist.models import build_model
     from edgemnist.models.stats import summary
+    from edgemnist.paths import runs_dir
     from edgemnist.training.checkpoint import (
         load_checkpoint,
         make_checkpoint,
         save_checkpoint,
     )
     from edgemnist.training.losses import make_loss
-    from edgemnist.paths import runs_dir
 
     tr, data = recipe["train"], recipe["data"]
     seed = int(tr["seed"])
@@ -423,7 +423,7 @@ class _Progress:
         self._n = start_epoch * steps
         self._last = 0.0
 
-    def __enter__(self) -> "_Progress":
+    def __enter__(self) -> _Progress:
         if not self.quiet:
             from rich.progress import (
                 BarColumn,
