@@ -10,12 +10,13 @@ import gzip
 import struct
 import zlib
 from pathlib import Path
+from typing import Dict
 
 import numpy as np
 
 from edgemnist.errors import DataError
 
-_DTYPES = {
+_DTYPES: Dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import shutil
 import urllib.error
@@ -171,7 +172,15 @@ def download(
                 say(f"{spec.name}: fetching from {m}")
                 blob = _fetch(m, spec.name)
                 _, md5 = verify_bytes(spec, blob, f"{m} {spec.name}")
-            except (DataError, OSError, urllib.error.URLError, ValueError) as exc:
+            # HTTPException: a truncated or malformed HTTP response (IncompleteRead) is not an
+            # OSError, yet it is just another failed mirror.
+            except (
+                DataError,
+                OSError,
+                urllib.error.URLError,
+                ValueError,
+                http.client.HTTPException,
+            ) as exc:
                 reason = getattr(exc, "reason", None) or exc
                 failures.append(f"{m}: {reason}")
                 continue

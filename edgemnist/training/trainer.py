@@ -72,8 +72,12 @@ def _to_tensor(images_u8: np.ndarray) -> Any:
 def _make_augmenter(data: Dict[str, Any], seed: int) -> Optional[Callable[..., np.ndarray]]:
     if not data["augment"]:
         return None
+    import cv2
+
     from edgemnist.data.augment import AugmentConfig, Augmenter
 
+    # OpenCV would otherwise spread remap over all cores and fight torch's threads.
+    cv2.setNumThreads(1)
     cfg = AugmentConfig.from_dict({k: data[k] for k in AUGMENT_KEYS})
     return Augmenter(cfg, seed=seed)
 
@@ -254,6 +258,8 @@ def train(
     args = model_args(recipe)
     model = build_model(recipe["model"]["name"], **args)
     stats = summary(model)
+    memory_format = torch.channels_last if tr["channels_last"] else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
     loss_fn = make_loss(tr)
     optimizer = _make_optimizer(model, tr)
     steps_per_epoch = (len(train_y) + tr["batch_size"] - 1) // tr["batch_size"]
@@ -306,7 +312,8 @@ def train(
             seen = correct = 0
             loss_sum = 0.0
             for xb, yb in _batches(train_x, train_y, tr["batch_size"], seed, epoch, augment_cfg):
-                x, y = _to_tensor(xb), torch.from_numpy(yb)
+                x = _to_tensor(xb).contiguous(memory_format=memory_format)
+                y = torch.from_numpy(yb)
                 optimizer.zero_grad(set_to_none=True)
                 logits = model(x)
                 loss = loss_fn(logits, y)
