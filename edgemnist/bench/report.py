@@ -1,0 +1,587 @@
+"""Benchmark outputs: rich table, JSON (schema-versioned), CSV, Markdown, PNG plots.
+
+The JSON is the source of truth; the other files are views of it, and ``--compare`` reads it
+back. :func:`validate` checks a document against the schema (hand-written: no jsonschema
+dependency on a device). matplotlib is imported only when plots are drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from edgemnist.atomic import atomic_path, write_json, write_text
+from edgemnist.bench import SCHEMA_VERSION
+from edgemnist.errors import ArtifactError
+
+ROW_STATUSES = ("ok", "error", "missing", "unavailable", "ready")
+STAT_KEYS = ("n", "min", "p50", "p90", "p99", "max", "mean", "std", "cv")
+
+#: top-level keys and their types
+_TOP = {
+    "schema_version": int,
+    "kind": str,
+    "created_at": str,
+    "config": dict,
+    "environment": dict,
+    "harness": dict,
+    "rows": list,
+    "recommendation": dict,
+    "warnings": list,
+}
+#: keys every row has, and their types (None allowed where the value can be unknown)
+_ROW = {
+    "id": (str,),
+    "label": (str,),
+    "model": (str,),
+    "backend": (str,),
+    "precision": (str,),
+    "format": (str,),
+    "status": (str,),
+    "reason": (str,),
+    "artifact": (str, type(None)),
+    "sha256": (str, type(None)),
+    "file_size_bytes": (int, type(None)),
+    "warnings": (list,),
+}
+
+
+def validate(doc: Any) -> List[str]:
+    """Check a result document against schema version :data:`SCHEMA_VERSION`.
+
+    Args:
+        doc: a parsed result JSON.
+
+    Returns:
+        Problems, one line each (empty when the document is valid).
+    """
+    errors: List[str] = []
+    if not isinstance(doc, dict):
+        return ["result is not a JSON object"]
+    for key, typ in _TOP.items():
+        if key not in doc:
+            errors.append(f"missing key {key!r}")
+        elif not isinstance(doc[key], typ) or isinstance(doc[key], bool):
+            errors.append(f"{key!r} should be {typ.__name__}, got {type(doc[key]).__name__}")
+    if errors:
+        return errors
+    if doc["kind"] != "edgemnist-bench":
+        errors.append(f"kind is {doc['kind']!r}, expected 'edgemnist-bench'")
+    if doc["schema_version"] != SCHEMA_VERSION:
+        errors.append(
+            f"schema_version {doc['schema_version']}, this edgemnist reads {SCHEMA_VERSION}"
+        )
+    for key in ("cpu", "versions", "board"):
+        if not isinstance(doc["environment"].get(key), dict):
+            errors.append(f"environment.{key} missing")
+    ids = set()
+    for i, row in enumerate(doc["rows"]):
+        where = f"rows[{i}]"
+        if not isinstance(row, dict):
+            errors.append(f"{where} is not an object")
+            continue
+        for key, types in _ROW.items():
+            if key not in row:
+                errors.append(f"{where}: missing {key!r}")
+            elif not isinstance(row[key], types):
+                errors.append(f"{where}.{key}: wrong type {type(row[key]).__name__}")
+        if row.get("id") in ids:
+            errors.append(f"{where}: duplicate id {row.get('id')!r}")
+        ids.add(row.get("id"))
+        status = row.get("status")
+        if status not in ROW_STATUSES:
+            errors.append(f"{where}: status {status!r} not one of {', '.join(ROW_STATUSES)}")
+        if status in ("error", "missing", "unavailable") and not row.get("reason"):
+            errors.append(f"{where}: status {status} needs a reason")
+        if status == "ok":
+            lat = row.get("latency_us")
+            if not isinstance(lat, dict) or not all(
+                isinstance(lat.get(k), (int, float)) for k in ("min", "p50", "p99")
+            ):
+                errors.append(f"{where}: ok row without latency_us min/p50/p99")
+            elif not lat["min"] <= lat["p50"] <= lat["p99"]:
+                errors.append(f"{where}: latency percentiles out of order")
+            acc = row.get("accuracy")
+            if row.get("backend") != "trtexec" and not (
+                isinstance(acc, (int, float)) and 0.0 <= acc <= 1.0
+            ):
+                errors.append(f"{where}: ok row needs accuracy in [0, 1]")
+            for tp in row.get("throughput", []):
+                if not isinstance(tp, dict) or not isinstance(tp.get("batch"), int):
+                    errors.append(f"{where}: throughput entries need an int batch")
+    rec = doc["recommendation"]
+    if "line" not in rec or "choice" not in rec:
+        errors.append("recommendation needs 'choice' and 'line'")
+    elif rec["choice"] is not None and rec["choice"] not in ids:
+        errors.append(f"recommendation.choice {rec['choice']!r} is not a row id")
+    return errors
+
+
+def load_result(path: Path) -> Dict[str, Any]:
+    """Read and validate a result JSON.
+
+    Raises:
+        ArtifactError: unreadable, not a benchmark result, or of another schema version.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"{path}: cannot read benchmark result ({exc})") from None
+    problems = validate(doc)
+    if problems:
+        raise ArtifactError(
+            f"{path}: not a valid edgemnist bench result ({problems[0]}): re-run edgemnist bench"
+        )
+    return doc
+
+
+# -- formatting -------------------------------------------------------------------------------
+
+
+def fmt_us(value: Optional[float]) -> str:
+    """Microseconds for a table: ``12.3 µs``, ``4.56 ms`` (from 1 ms up), or ``-``."""
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value / 1000:.2f} ms"
+    return f"{value:.1f} µs"
+
+
+def fmt_size(n: Optional[int]) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _pct(value: Optional[float], digits: int = 2) -> str:
+    return "-" if value is None else f"{100 * value:.{digits}f}"
+
+
+def _lat(row: Dict[str, Any], key: str, field: str = "latency_us") -> Optional[float]:
+    stats = row.get(field) or {}
+    return stats.get(key)
+
+
+def _tp(row: Dict[str, Any], batch: int) -> str:
+    for tp in row.get("throughput") or []:
+        if tp.get("batch") == batch:
+            if tp.get("status") == "ok" and tp.get("images_per_s") is not None:
+                return f"{tp['images_per_s']:,.0f}"
+            return tp.get("status", "-")
+    return "-"
+
+
+def _status(row: Dict[str, Any]) -> str:
+    return row["status"] + (" !" if row.get("warnings") else "")
+
+
+def table_rows(doc: Dict[str, Any]) -> List[Dict[str, str]]:
+    """The table as strings, one dict per row (shared by the console, Markdown and CSV)."""
+    batches = doc["config"].get("batch_sizes", [1, 32, 256])
+    out = []
+    for row in doc["rows"]:
+        cells = {
+            "row": row["label"] + (f" [{row['model']}]" if _several_models(doc) else ""),
+            "status": _status(row),
+            "size": fmt_size(row.get("file_size_bytes")),
+            "load": "-" if row.get("load_s") is None else f"{row['load_s'] * 1000:.0f} ms",
+            "acc %": _pct(row.get("accuracy")),
+            "agree %": _pct(row.get("agreement")),
+            "p50": fmt_us(_lat(row, "p50")),
+            "p90": fmt_us(_lat(row, "p90")),
+            "p99": fmt_us(_lat(row, "p99")),
+            "e2e p50": fmt_us(_lat(row, "p50", "e2e_us")),
+        }
+        for b in batches:
+            cells[f"img/s @{b}"] = _tp(row, b)
+        cells["peak RSS"] = (
+            "-" if row.get("peak_rss_mb") is None else f"{row['peak_rss_mb']:.0f} MiB"
+        )
+        if row["status"] != "ok":
+            # partial numbers of a row that failed half-way would read as results
+            cells.update({k: "-" for k in list(cells)[3:]})
+        out.append(cells)
+    return out
+
+
+def _several_models(doc: Dict[str, Any]) -> bool:
+    return len({r["model"] for r in doc["rows"]}) > 1
+
+
+def notes(doc: Dict[str, Any]) -> List[str]:
+    """Reasons for rows that did not run, and warnings, one line each."""
+    lines = []
+    for row in doc["rows"]:
+        if row["status"] != "ok" and row.get("reason"):
+            lines.append(f"{row['label']}: {row['status']}: {row['reason']}")
+    lines += list(doc.get("warnings", []))
+    return lines
+
+
+def harness_line(doc: Dict[str, Any]) -> Optional[str]:
+    """One sentence on the harness floor and ORT's fixed cost."""
+    h = doc.get("harness") or {}
+    if not h.get("timed_call_us"):
+        return None
+    text = (
+        f"Harness overhead per timed call: {h['timed_call_us']['p50']:.2f} µs p50 "
+        f"(no-op backend); whole infer() wrapper {h['infer_call_us']['p50']:.2f} µs p50"
+    )
+    ort = h.get("ort_identity") or {}
+    if ort.get("status") == "ok":
+        text += (
+            f"; ONNX Runtime session.run of an Identity graph {ort['latency_us']['p50']:.1f} µs "
+            f"p50, {ort['latency_us']['p99']:.1f} µs p99"
+        )
+    return text + "."
+
+
+def render_console(doc: Dict[str, Any], console: Any) -> None:
+    """Print the rich table, the notes, the harness line and the recommendation."""
+    from rich import box
+    from rich.table import Table
+
+    cells = table_rows(doc)
+    cols = list(cells[0]) if cells else []
+    if console.width < 140:
+        # a narrow terminal keeps what decides a deployment; the files have every column
+        batches = doc["config"].get("batch_sizes", [])
+        keep_tp = f"img/s @{max(batches)}" if batches else None
+        cols = [
+            c
+            for c in cols
+            if c not in ("size", "load", "p90", "peak RSS")
+            and (not c.startswith("img/s") or c == keep_tp)
+        ]
+    if console.width < 100:
+        cols = [c for c in cols if c != "e2e p50" and not c.startswith("img/s")]
+    table = Table(
+        title=f"edgemnist bench — {_env_line(doc)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in cols:
+        left = col in ("row", "status")
+        table.add_column(
+            col,
+            justify="left" if left else "right",
+            no_wrap=col != "row",
+            min_width=16 if col == "row" else None,
+        )
+    for row, c in zip(doc["rows"], cells):
+        style = {"ok": None, "error": "red"}.get(row["status"], "dim")
+        table.add_row(*(c[k] for k in cols), style=style)
+    console.print(table)
+    from rich.markup import escape
+
+    for line in notes(doc):
+        console.print(f"  [dim]•[/dim] {escape(line)}", highlight=False)
+    hl = harness_line(doc)
+    if hl:
+        console.print(f"[dim]{hl}[/dim]", highlight=False)
+    for i, line in enumerate(doc["recommendation"].get("lines", [])):
+        console.print(
+            ("[bold green]→[/bold green] " if i == 0 else "  ") + escape(line), highlight=False
+        )
+
+
+def _env_line(doc: Dict[str, Any]) -> str:
+    env = doc.get("environment", {})
+    cpu = env.get("cpu", {})
+    board = env.get("board", {})
+    bits = [board.get("model") or cpu.get("model") or "?", f"{cpu.get('cores')} cores"]
+    if cpu.get("governor"):
+        bits.append(f"governor {cpu['governor']}")
+    if board.get("nvpmodel"):
+        bits.append(f"nvpmodel {board['nvpmodel']}")
+    if board.get("jetson_clocks"):
+        bits.append(f"jetson_clocks {board['jetson_clocks']}")
+    thr = board.get("throttled")
+    if isinstance(thr, dict):
+        bits.append("not throttled" if thr.get("ok") else f"THROTTLED {thr.get('raw')}")
+    bits.append(f"{doc['config'].get('threads', 1)} thread(s)")
+    if doc["config"].get("pin"):
+        bits.append(f"pinned to CPU {doc['config']['pin']}")
+    return ", ".join(str(b) for b in bits)
+
+
+def to_markdown(doc: Dict[str, Any]) -> str:
+    """The result as Markdown: environment, table, recommendation, notes, harness floor."""
+    cells = table_rows(doc)
+    env = doc["environment"]
+    versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items() if v)
+    lines = [
+        f"# edgemnist bench — {env.get('host') or 'this machine'}",
+        "",
+        f"- When: {doc['created_at']} ({doc.get('duration_s', '?')} s)",
+        f"- Machine: {_env_line(doc)}; load average {env.get('loadavg')}",
+        f"- Versions: {versions}",
+        f"- Test images: {_n_images(doc)}; latency = backend call only, batch 1; "
+        "e2e = uint8 -> normalize -> infer -> argmax",
+        "",
+    ]
+    if cells:
+        cols = list(cells[0])
+        lines.append("| " + " | ".join(cols) + " |")
+        lines.append(
+            "|" + "|".join("---" if c in ("row", "status") else "---:" for c in cols) + "|"
+        )
+        for c in cells:
+            lines.append("| " + " | ".join(v.replace("|", "\\|") for v in c.values()) + " |")
+        lines.append("")
+        lines.append(
+            "_Peak RSS is the process-wide high-water mark (getrusage): it never goes down from "
+            "one row to the next; `rss_growth_mb` in the JSON is what each row added._"
+        )
+        lines.append("")
+    lines.append("**Recommendation.** " + " ".join(doc["recommendation"].get("lines", [])))
+    lines.append("")
+    hl = harness_line(doc)
+    if hl:
+        lines += [hl, ""]
+    ns = notes(doc)
+    if ns:
+        lines += ["Notes:", ""] + [f"- {n}" for n in ns] + [""]
+    detail = [
+        "| row | min | p50 | p90 | p99 | mean | std | CV | n |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in doc["rows"]:
+        lat = row.get("latency_us")
+        if row["status"] == "ok" and isinstance(lat, dict) and lat.get("p50") is not None:
+            detail.append(
+                f"| {row['label']} | "
+                + " | ".join(
+                    fmt_us(lat.get(k)) for k in ("min", "p50", "p90", "p99", "mean", "std")
+                )
+                + f" | {_pct(lat.get('cv'), 0)} % | {lat.get('n', '-')} |"
+            )
+    if len(detail) > 2:
+        lines += ["Batch-1 latency (backend call only):", ""] + detail + [""]
+    return "\n".join(lines)
+
+
+def _n_images(doc: Dict[str, Any]) -> str:
+    ns = {r.get("n_images") for r in doc["rows"] if r.get("n_images")}
+    return ", ".join(str(n) for n in sorted(ns)) or "-"
+
+
+CSV_COLUMNS = (
+    "id", "label", "model", "backend", "precision", "format", "status", "reason", "artifact",
+    "sha256", "file_size_bytes", "load_s", "n_images", "accuracy", "agreement",
+    "accuracy_drop_points", "latency_min_us", "latency_p50_us", "latency_p90_us",
+    "latency_p99_us", "latency_mean_us", "latency_std_us", "latency_cv", "latency_n",
+    "e2e_p50_us", "e2e_p99_us", "peak_rss_mb", "rss_growth_mb",
+)  # fmt: skip
+
+
+def to_csv(doc: Dict[str, Any]) -> str:
+    """One line per row; throughput as ``throughput_b<N>`` columns (images per second)."""
+    batches = doc["config"].get("batch_sizes", [])
+    cols = list(CSV_COLUMNS) + [f"throughput_b{b}" for b in batches]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    writer.writeheader()
+    for row in doc["rows"]:
+        flat: Dict[str, Any] = {k: row.get(k) for k in CSV_COLUMNS if k in row}
+        for key in ("min", "p50", "p90", "p99", "mean", "std", "cv", "n"):
+            flat[f"latency_{key}" + ("" if key in ("cv", "n") else "_us")] = _lat(row, key)
+        flat["e2e_p50_us"] = _lat(row, "p50", "e2e_us")
+        flat["e2e_p99_us"] = _lat(row, "p99", "e2e_us")
+        for tp in row.get("throughput") or []:
+            if tp.get("batch") in batches:
+                flat[f"throughput_b{tp['batch']}"] = tp.get("images_per_s")
+        writer.writerow({k: ("" if flat.get(k) is None else flat.get(k)) for k in cols})
+    return buf.getvalue()
+
+
+# -- plots ------------------------------------------------------------------------------------
+
+
+def pareto_front(points: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Points not beaten on both axes (lower ``latency``, higher ``accuracy``), fastest first."""
+    front: List[Dict[str, Any]] = []
+    best_acc = -1.0
+    for p in sorted(points, key=lambda p: (p["latency"], -p["accuracy"])):
+        if p["accuracy"] > best_acc:
+            front.append(p)
+            best_acc = p["accuracy"]
+    return front
+
+
+def pareto_points(docs: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """``{"label", "model", "latency" (p50 µs), "accuracy" (%)}`` of every ok row, newest
+    result per (model, row id) first."""
+    seen = set()
+    points = []
+    for doc in docs:
+        for row in doc.get("rows", []):
+            key = (row.get("model"), row.get("id", "").split("/")[-1])
+            p50 = _lat(row, "p50")
+            if row.get("status") != "ok" or row.get("accuracy") is None or p50 is None:
+                continue
+            if key in seen:
+                continue
+            seen.add(key)
+            points.append(
+                {
+                    "label": row["label"],
+                    "model": row["model"],
+                    "latency": float(p50),
+                    "accuracy": 100.0 * float(row["accuracy"]),
+                }
+            )
+    return points
+
+
+def plot_cdf(doc: Dict[str, Any], path: Path) -> Optional[Path]:
+    """Latency CDF, one line per row (log time axis). None when no row has samples."""
+    rows = [r for r in doc["rows"] if r.get("latency_cdf_us")]
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    for row in rows:
+        xs = row["latency_cdf_us"]
+        n = len(xs)
+        ys = [(i + 1) / n for i in range(n)]
+        name = row["label"] + (f" [{row['model']}]" if _several_models(doc) else "")
+        ax.step(xs, ys, where="post", label=f"{name} (p50 {fmt_us(_lat(row, 'p50'))})")
+    ax.set_xscale("log")
+    _plain_log_ticks(ax)
+    ax.set_xlabel("batch-1 latency, backend call only (µs, log scale)")
+    ax.set_ylabel("fraction of calls ≤ x")
+    for q in (0.5, 0.9, 0.99):
+        ax.axhline(q, color="0.8", lw=0.6, zorder=0)
+    ax.set_ylim(0, 1.001)
+    ax.grid(True, which="both", axis="x", color="0.92")
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"Latency CDF — {_env_line(doc)}", fontsize=8)
+    return _save(fig, plt, path)
+
+
+def plot_pareto(docs: Sequence[Dict[str, Any]], path: Path, title: str = "") -> Optional[Path]:
+    """Accuracy vs batch-1 p50 latency across models; the Pareto front drawn as a line."""
+    points = pareto_points(docs)
+    if not points:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    models = sorted({p["model"] for p in points})
+    markers = "osD^vP*X"
+    for i, model in enumerate(models):
+        mine = [p for p in points if p["model"] == model]
+        ax.scatter(
+            [p["latency"] for p in mine],
+            [p["accuracy"] for p in mine],
+            marker=markers[i % len(markers)],
+            label=model,
+            zorder=3,
+        )
+        for p in mine:
+            ax.annotate(p["label"], (p["latency"], p["accuracy"]), fontsize=6,
+                        xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    front = pareto_front(points)
+    ax.step(
+        [p["latency"] for p in front],
+        [p["accuracy"] for p in front],
+        where="post",
+        color="0.3",
+        lw=1,
+        ls="--",
+        label="Pareto front",
+        zorder=2,
+    )
+    ax.set_xscale("log")
+    _plain_log_ticks(ax)
+    ax.set_xlabel("batch-1 p50 latency (µs, log scale) — left is faster")
+    ax.set_ylabel("test accuracy (%) — up is better")
+    ax.grid(True, which="both", color="0.92")
+    ax.legend(fontsize=7)
+    ax.set_title(title or "Accuracy vs latency", fontsize=8)
+    return _save(fig, plt, path)
+
+
+def _plain_log_ticks(ax: Any) -> None:
+    """Log axis with plain numbers (``50``, ``100``, ``2000``), not ``5×10¹``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: ""))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from edgemnist.errors import DependencyMissing
+
+        raise DependencyMissing(
+            "matplotlib", purpose="benchmark plots (or use --no-plots)"
+        ) from None
+    return plt
+
+
+def _save(fig: Any, plt: Any, path: Path) -> Path:
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(str(tmp), format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def sibling_results(out_dir: Path, exclude: Optional[Path] = None) -> List[Dict[str, Any]]:
+    """Valid result JSONs already in ``out_dir`` (other models on this host), newest first."""
+    docs = []
+    for path in sorted(Path(out_dir).glob("*.json"), key=lambda p: -p.stat().st_mtime):
+        if exclude is not None and path.resolve() == Path(exclude).resolve():
+            continue
+        try:
+            docs.append(load_result(path))
+        except ArtifactError:
+            continue
+    return docs
+
+
+def write_outputs(
+    doc: Dict[str, Any], out_dir: Path, stem: str, plots: bool = True
+) -> Dict[str, Path]:
+    """Write ``<stem>.json``, ``.csv``, ``.md`` and (``plots``) ``<stem>.cdf.png`` and
+    ``pareto.png`` (every result in ``out_dir``, so every model on this host) atomically.
+
+    Returns:
+        ``{"json", "csv", "markdown", "cdf"?, "pareto"?: path}``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: Dict[str, Path] = {}
+    json_path = out_dir / f"{stem}.json"
+    written["json"] = write_json(json_path, doc)
+    written["csv"] = write_text(out_dir / f"{stem}.csv", to_csv(doc))
+    written["markdown"] = write_text(out_dir / f"{stem}.md", to_markdown(doc))
+    if plots:
+        cdf = plot_cdf(doc, out_dir / f"{stem}.cdf.png")
+        if cdf:
+            written["cdf"] = cdf
+        docs = [doc] + sibling_results(out_dir, exclude=json_path)
+        host = doc["environment"].get("host") or "this machine"
+        pareto = plot_pareto(docs, out_dir / "pareto.png", f"Accuracy vs latency on {host}")
+        if pareto:
+            written["pareto"] = pareto
+    return written

@@ -1,0 +1,461 @@
+"""Run the rows of a benchmark: accuracy, agreement, latency, end-to-end, throughput, memory.
+
+Per row, in this order (a failure ends the row with status ``error`` and its reason; the next
+row still runs):
+
+1. load (timed: the load time column);
+2. accuracy on the test set (10 000 images unless limited), batches of 256, argmax;
+3. batch-1 latency: the backend call only (``Runner.last_latency_s``), time-based warm-up then
+   at least ``min_iters`` calls and ``min_time_s`` seconds;
+4. end-to-end batch 1: uint8 image -> normalize -> ``infer`` -> argmax, by wall clock;
+5. throughput at each batch size (images per second of wall time around ``infer``);
+6. peak RSS (``getrusage``: process-wide high-water mark, so it never goes down between rows;
+   ``rss_growth_mb`` is what this row added to it).
+
+After all rows, agreement with the FP32 reference of the same model (ONNX Runtime FP32, else
+PyTorch FP32) is the share of test images whose predicted digit is the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from edgemnist.bench import SCHEMA_VERSION
+from edgemnist.bench.rows import READY, RowSpec
+from edgemnist.bench.stats import CV_WARN, Summary, cdf_points
+from edgemnist.bench.timing import TimingConfig, measure_overhead, pinned, time_backend, time_wall
+from edgemnist.constants import normalize
+from edgemnist.errors import ConfigError, EdgeMnistError
+
+Progress = Callable[[str], None]
+
+#: accuracy batches; runners with a fixed batch use theirs
+ACCURACY_BATCH = 256
+
+
+@dataclass
+class BenchConfig:
+    """Everything that decides what a benchmark measures (stored in the result)."""
+
+    batch_sizes: Tuple[int, ...] = (1, 32, 256)
+    threads: int = 1
+    pin: Optional[List[int]] = None
+    latency: TimingConfig = field(default_factory=TimingConfig)
+    #: test images for accuracy (None: all 10 000)
+    limit: Optional[int] = None
+    #: accuracy gate for the recommendation: largest drop from FP32, in percentage points
+    gate_points: float = 0.10
+    quick: bool = False
+    overhead: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.batch_sizes or any(int(b) < 1 for b in self.batch_sizes):
+            raise ConfigError("--batch-sizes: give positive integers such as 1,32,256")
+        if self.threads < 1:
+            raise ConfigError("--threads must be at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError("the image limit must be at least 1")
+
+    @classmethod
+    def quick_default(cls, **overrides: Any) -> BenchConfig:
+        """The ``--quick`` budget (CI): short timings, batch sizes 1 and 32, 2 000 images."""
+        values: Dict[str, Any] = {
+            "batch_sizes": (1, 32),
+            "latency": TimingConfig(warmup_s=0.05, min_iters=50, min_time_s=0.25, max_time_s=2.0),
+            "limit": 2000,
+            "quick": True,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def as_dict(self) -> Dict[str, Any]:
+        out = asdict(self)
+        out["batch_sizes"] = list(self.batch_sizes)
+        return out
+
+    def throughput_timing(self) -> TimingConfig:
+        t = self.latency.scaled(time_factor=1 / 3, iter_factor=0.1)
+        return TimingConfig(t.warmup_s, t.min_iters, t.min_time_s, max(1.0, 4 * t.min_time_s))
+
+    def e2e_timing(self) -> TimingConfig:
+        return self.latency.scaled(time_factor=0.5, iter_factor=0.5)
+
+
+def peak_rss_mb() -> Optional[float]:
+    """Peak resident memory of this process so far, MiB (None where ``resource`` is absent)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if not isinstance(exc, EdgeMnistError) else text
+
+
+def make_runner(row: RowSpec, threads: int) -> Any:
+    """The runner for a row (not loaded), from the formats table; options the class does not
+    take are not passed (PyTorch INT8 needs ``precision="int8"``, every CPU runner ``threads``)."""
+    import inspect
+
+    from edgemnist.formats import runner_class
+
+    cls = runner_class(row.format)
+    params = inspect.signature(cls.__init__).parameters
+    options: Dict[str, Any] = {"threads": threads, "precision": row.precision}
+    options.update(row.options)
+    kwargs = {k: v for k, v in options.items() if k in params}
+    return cls(row.artifact, **kwargs)
+
+
+def _predict(runner: Any, x: np.ndarray) -> np.ndarray:
+    """Argmax predictions for all of ``x`` in batches (a fixed-batch runner uses its batch)."""
+    batch = runner.info.get("batch")
+    batch = batch if isinstance(batch, int) and batch > 0 else ACCURACY_BATCH
+    max_batch = runner.info.get("max_batch")  # TensorRT engines: dynamic up to a maximum
+    if isinstance(max_batch, int) and max_batch > 0:
+        batch = min(batch, max_batch)
+    preds = np.empty(len(x), dtype=np.int64)
+    for start in range(0, len(x), batch):
+        chunk = x[start : start + batch]
+        if len(chunk) < batch and isinstance(runner.info.get("batch"), int):
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - len(chunk), axis=0)])
+            preds[start:] = runner.infer(chunk).argmax(axis=1)[: len(x) - start]
+        else:
+            preds[start : start + len(chunk)] = runner.infer(chunk).argmax(axis=1)
+    return preds
+
+
+def _batch_input(x: np.ndarray, batch: int) -> np.ndarray:
+    if batch <= len(x):
+        return np.ascontiguousarray(x[:batch])
+    reps = -(-batch // len(x))
+    return np.ascontiguousarray(np.concatenate([x] * reps)[:batch])
+
+
+def _warnings_for(stats: Summary, what: str, capped: bool) -> List[str]:
+    warnings = []
+    if stats.unstable:
+        warnings.append(
+            f"{what} CV {stats.cv:.0%} > {CV_WARN:.0%}: the machine is noisy; close other "
+            "programs, pin with --pin, or raise --min-time-s"
+        )
+    if capped:
+        warnings.append(f"{what}: fewer samples than --min-iters (time cap reached)")
+    return warnings
+
+
+def run_row(
+    row: RowSpec,
+    images_u8: np.ndarray,
+    labels: np.ndarray,
+    config: BenchConfig,
+    progress: Optional[Progress] = None,
+    x_all: Optional[np.ndarray] = None,
+) -> Tuple[Dict[str, Any], Optional[np.ndarray]]:
+    """Benchmark one row.
+
+    Args:
+        row: a planned row (rows that are not ``ready`` are returned as they are).
+        images_u8: test images, uint8 ``(N, 28, 28)``.
+        labels: their labels.
+        config: the budget.
+        progress: called with a short message before each phase.
+        x_all: ``images_u8`` already normalized (computed here when None).
+
+    Returns:
+        ``(row result dict, predictions or None)``.
+    """
+    say = progress or (lambda _msg: None)
+    result = _row_header(row)
+    if row.status != READY:
+        return result, None
+    if row.backend == "trtexec":
+        return _run_trtexec(row, result, config), None
+    rss_before = peak_rss_mb()
+    runner = None
+    preds = None
+    phase = "load"
+    try:
+        runner = make_runner(row, config.threads)
+        say(f"{row.label}: loading")
+        t0 = time.perf_counter()
+        runner.load()
+        result["load_s"] = round(time.perf_counter() - t0, 4)
+        result["info"] = _jsonable(dict(runner.info))
+
+        phase = "accuracy"
+        say(f"{row.label}: accuracy on {len(images_u8)} test images")
+        if x_all is None:
+            x_all = normalize(images_u8)
+        preds = _predict(runner, x_all)
+        result["n_images"] = int(len(labels))
+        result["accuracy"] = round(float((preds == labels).mean()), 6)
+
+        phase = "latency"
+        say(f"{row.label}: batch-1 latency")
+        x1 = np.ascontiguousarray(x_all[:1])
+        timed = time_backend(runner, x1, config.latency)
+        lat = timed.summary_us()
+        result["latency_us"] = lat.as_dict()
+        result["latency_cdf_us"] = [round(v * 1e6, 3) for v in cdf_points(timed.samples_s, 500)]
+        result["warnings"] += _warnings_for(lat, "batch-1 latency", timed.capped)
+
+        phase = "end-to-end"
+        say(f"{row.label}: end-to-end")
+        img = images_u8[:1]
+        infer = runner.infer
+
+        def end_to_end() -> int:
+            return int(infer(normalize(img)).argmax())
+
+        e2e = time_wall(end_to_end, config.e2e_timing())
+        result["e2e_us"] = e2e.summary_us().as_dict()
+
+        phase = "throughput"
+        result["throughput"] = []
+        for batch in config.batch_sizes:
+            say(f"{row.label}: throughput at batch {batch}")
+            result["throughput"].append(_throughput(runner, x_all, batch, config))
+        result["status"] = "ok"
+    except EdgeMnistError as exc:
+        result["status"], result["reason"] = "error", f"{phase}: {_one_line(exc)}"
+    except Exception as exc:  # one broken backend must not lose the other rows
+        result["status"], result["reason"] = "error", f"{phase}: {_one_line(exc)}"
+    finally:
+        if runner is not None:
+            # closing a half-loaded backend is best effort
+            with contextlib.suppress(Exception):
+                runner.close()
+    peak = peak_rss_mb()
+    result["peak_rss_mb"] = peak
+    if peak is not None and rss_before is not None:
+        result["rss_growth_mb"] = round(peak - rss_before, 1)
+    return result, preds
+
+
+def _throughput(runner: Any, x_all: np.ndarray, batch: int, config: BenchConfig) -> Dict[str, Any]:
+    fixed = runner.info.get("batch")
+    if isinstance(fixed, int) and fixed != batch:
+        return {
+            "batch": batch,
+            "status": "unavailable",
+            "reason": f"this artifact takes batch {fixed} only",
+        }
+    max_batch = runner.info.get("max_batch")
+    if isinstance(max_batch, int) and 0 < max_batch < batch:
+        return {
+            "batch": batch,
+            "status": "unavailable",
+            "reason": f"this engine's maximum batch is {max_batch}",
+        }
+    x = _batch_input(x_all, batch)
+    infer = runner.infer
+    try:
+        timed = time_wall(lambda: infer(x), config.throughput_timing())
+    except EdgeMnistError as exc:
+        return {"batch": batch, "status": "error", "reason": _one_line(exc)}
+    total = sum(timed.samples_s)
+    stats = timed.summary_us()
+    return {
+        "batch": batch,
+        "status": "ok",
+        "images_per_s": round(batch * timed.iters / total, 1) if total > 0 else None,
+        "batch_latency_us": {"p50": round(stats.p50, 3), "p99": round(stats.p99, 3)},
+        "iters": timed.iters,
+    }
+
+
+def _run_trtexec(row: RowSpec, result: Dict[str, Any], config: BenchConfig) -> Dict[str, Any]:
+    """trtexec's own figures for an engine: from a stored summary in the engine's manifest
+    (``trtexec`` key), else by running trtexec through its runner's ``benchmark``."""
+    from edgemnist.manifest import read_manifest
+
+    result["source"] = "trtexec"
+    summary = None
+    try:
+        manifest = (read_manifest(row.artifact, required=False) or {}) if row.artifact else {}
+        stored = manifest.get("trtexec")
+        if isinstance(stored, dict) and "latency_ms" in stored:
+            summary, result["source"] = stored, "trtexec (stored in the engine manifest)"
+        else:
+            runner = make_runner(row, config.threads)
+            bench = getattr(runner, "bench", None)
+            if bench is None:
+                raise EdgeMnistError("this edgemnist's trtexec runner cannot time engines")
+            summary = bench(
+                batch=1,
+                warmup_ms=int(config.latency.warmup_s * 1000),
+                duration_s=max(1.0, config.latency.min_time_s),
+            )
+    except Exception as exc:
+        result["status"], result["reason"] = "error", _one_line(exc)
+        return result
+    lat_ms = summary.get("latency_ms", {}) if isinstance(summary, dict) else {}
+    result["latency_us"] = {k: round(float(v) * 1000.0, 3) for k, v in lat_ms.items()}
+    gpu = summary.get("gpu_compute_ms") if isinstance(summary, dict) else None
+    if isinstance(gpu, dict):
+        result["gpu_compute_us"] = {k: round(float(v) * 1000.0, 3) for k, v in gpu.items()}
+    if isinstance(summary, dict) and summary.get("throughput_qps") is not None:
+        result["throughput"] = [
+            {"batch": 1, "status": "ok", "images_per_s": float(summary["throughput_qps"])}
+        ]
+    result["warnings"] += list(summary.get("warnings", [])) if isinstance(summary, dict) else []
+    result["status"] = "ok"
+    result["reason"] = "trtexec's own timing (no logits: no accuracy)"
+    return result
+
+
+def _row_header(row: RowSpec) -> Dict[str, Any]:
+    from edgemnist.atomic import sha256_file
+
+    artifact = row.artifact if row.artifact is not None and row.artifact.is_file() else None
+    return {
+        "id": row.id,
+        "label": row.label,
+        "model": row.model,
+        "backend": row.backend,
+        "precision": row.precision,
+        "format": row.format,
+        "artifact": str(row.artifact) if row.artifact else None,
+        "sha256": sha256_file(artifact) if artifact else None,
+        "file_size_bytes": artifact.stat().st_size if artifact else None,
+        "status": row.status,
+        "reason": row.reason,
+        "warnings": [],
+    }
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
+
+
+def reference_row(rows: Sequence[Dict[str, Any]], model: str) -> Optional[Dict[str, Any]]:
+    """The FP32 reference of ``model`` among finished rows: ONNX Runtime FP32 (plain ONNX),
+    else PyTorch FP32, else any FP32 row with an accuracy."""
+    done = [r for r in rows if r["model"] == model and r.get("accuracy") is not None]
+    for want in (("onnxruntime", "onnx"), ("torch", "torch")):
+        for r in done:
+            if (r["backend"], r["format"]) == want and r["precision"] == "fp32":
+                return r
+    return next((r for r in done if r["precision"] == "fp32"), None)
+
+
+def add_agreement(rows: List[Dict[str, Any]], preds: Dict[str, np.ndarray]) -> None:
+    """Fill ``agreement`` (share of equal predicted digits) and ``accuracy_drop_points``
+    against each model's FP32 reference."""
+    for row in rows:
+        if row.get("accuracy") is None:
+            continue
+        ref = reference_row(rows, row["model"])
+        if ref is None or ref["id"] not in preds or row["id"] not in preds:
+            continue
+        row["reference"] = ref["id"]
+        row["agreement"] = round(float((preds[row["id"]] == preds[ref["id"]]).mean()), 6)
+        row["accuracy_drop_points"] = round((ref["accuracy"] - row["accuracy"]) * 100.0, 4)
+
+
+def load_test_set(limit: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """The MNIST test split (first ``limit`` images), from ``EDGEMNIST_DATA``.
+
+    Raises:
+        DataError: MNIST is not there (the message says how to get it).
+    """
+    from edgemnist.data.mnist import load_split
+
+    images, labels = load_split("test")
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
+def run_bench(
+    rows: Sequence[RowSpec],
+    config: BenchConfig,
+    data: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+    progress: Optional[Progress] = None,
+    command: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Benchmark every row and assemble the result document (JSON-ready).
+
+    Args:
+        rows: from :func:`edgemnist.bench.rows.plan_rows`.
+        config: what to measure.
+        data: ``(images uint8, labels)``; default the MNIST test set (limited by config).
+        progress: called with short status messages.
+        command: the command line, stored in the result.
+
+    Returns:
+        The result: ``schema_version``, ``kind``, ``created_at``, ``command``, ``config``,
+        ``environment``, ``harness``, ``rows``, ``recommendation``, ``warnings``.
+    """
+    from edgemnist.bench.fingerprint import fingerprint
+    from edgemnist.bench.recommend import recommend
+
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    if data is None:
+        say("loading the MNIST test set")
+        data = load_test_set(config.limit)
+    images, labels = data
+    if config.limit is not None:
+        images, labels = images[: config.limit], labels[: config.limit]
+    x_all = normalize(images)
+    results: List[Dict[str, Any]] = []
+    preds: Dict[str, np.ndarray] = {}
+    harness: Dict[str, Any] = {}
+    with pinned(config.pin):
+        if config.overhead:
+            say("measuring the harness's own overhead")
+            quick = config.quick
+            harness = measure_overhead(
+                TimingConfig(
+                    warmup_s=0.05 if quick else 0.1,
+                    min_iters=500 if quick else 2000,
+                    min_time_s=0.1 if quick else 0.5,
+                ),
+                threads=config.threads,
+            )
+        for row in rows:
+            result, p = run_row(row, images, labels, config, say, x_all)
+            results.append(result)
+            if p is not None:
+                preds[row.id] = p
+    add_agreement(results, preds)
+    models = {r["artifact"]: r["sha256"] for r in results if r.get("sha256")}
+    doc: Dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "edgemnist-bench",
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "config": config.as_dict(),
+        "environment": fingerprint(models=models),
+        "harness": harness,
+        "rows": results,
+    }
+    doc["recommendation"] = recommend(results, gate_points=config.gate_points)
+    doc["warnings"] = [f"{r['label']}: {w}" for r in results for w in r.get("warnings", [])]
+    doc["duration_s"] = round(time.perf_counter() - started, 2)
+    return doc
