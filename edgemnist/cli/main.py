@@ -59,13 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     from edgemnist.paths import debug
 
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except EdgeMnistError as exc:
         if debug():
             raise
         from edgemnist.cli.common import err_console
 
-        err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, markup=True, highlight=False)
+        from rich.markup import escape
+
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         return 1
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, click.exceptions.Exit):
             return exc.exit_code
         raise
-    return 0
+    # standalone_mode=False returns the exit code of a command that raised typer.Exit(code)
+    return rc if isinstance(rc, int) else 0
 
 
 def _console_script() -> None:
