@@ -47,7 +47,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
+        False,
+        "--version",
+        is_flag=True,
+        callback=_version,
+        is_eager=True,
+        help="Print the version.",
     ),
 ) -> None:
     """Handwritten digits from workstation to edge."""
@@ -63,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeMnistError as exc:
         if debug():
             raise
-        from edgemnist.cli.common import err_console
-
         from rich.markup import escape
+
+        from edgemnist.cli.common import err_console
 
         err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         return 1
@@ -78,13 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         print("Interrupted.", file=sys.stderr)
         return 130
     except Exception as exc:  # click usage errors
-        import click
+        try:  # newer typer (0.29 here) vendors click; click itself is then not installed
+            from typer._click.exceptions import ClickException
+        except ImportError:  # older typer: real click (its Exit is typer.Exit, caught above)
+            from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+                ClickException,
+            )
 
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, ClickException):
             exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
+            return int(exc.exit_code)
         raise
     # standalone_mode=False returns the exit code of a command that raised typer.Exit(code)
     return rc if isinstance(rc, int) else 0

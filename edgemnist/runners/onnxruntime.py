@@ -44,6 +44,9 @@ GRAPH_OPT_LEVELS = {
     "all": "ORT_ENABLE_ALL",
 }
 
+#: ONNX Runtime's level names (as a manifest records them) -> the short names above
+_LEVEL_NAMES = {v: k for k, v in GRAPH_OPT_LEVELS.items()}
+
 ProvidersArg = Union[None, str, Sequence[str]]
 
 
@@ -112,6 +115,11 @@ class OnnxRuntimeRunner(Runner):
         threads: intra-op threads (default 1: best batch-1 latency and tail on small boards).
         providers: None (CPU), ``"auto"`` or names; see :func:`resolve_providers`.
         graph_opt: ``"all"``, ``"extended"``, ``"basic"`` or ``"disable"``.
+
+    A ``build-engine`` fallback (``model.ort.onnx``, format ``onnxruntime-optimized``) records
+    the provider and thread count measured best on the device in its manifest's ``runtime``;
+    ``threads`` and ``providers`` left at None take those values on load, and
+    ``info["runtime_from_manifest"]`` lists what came from there.
         optimized_model_path: if set, ONNX Runtime writes the optimized graph there on load.
         verify_hash: check the file against its manifest's sha256 (when it has a manifest).
     """
@@ -143,6 +151,9 @@ class OnnxRuntimeRunner(Runner):
         )
         self.threads = int(threads) if threads is not None else 1
         self.providers = providers
+        # what the caller left to defaults may be filled from a fallback manifest on load
+        self._threads_given = threads is not None
+        self._providers_given = providers is not None
         self.graph_opt = graph_opt
         self.optimized_model_path = optimized_model_path
         self.verify_hash = verify_hash
@@ -172,7 +183,9 @@ class OnnxRuntimeRunner(Runner):
         except ImportError:
             raise DependencyMissing("onnxruntime", extra="ort", purpose="ONNX models") from None
 
-        chosen = resolve_providers(self.providers, ort.get_available_providers())
+        present = ort.get_available_providers()
+        from_manifest = self._apply_manifest_runtime(manifest, present)
+        chosen = resolve_providers(self.providers, present)
         uses_xnnpack = PROVIDER_ALIASES["xnnpack"] in chosen
         opts = ort.SessionOptions()
         opts.log_severity_level = 3  # errors only; ORT's warnings are noise for users
@@ -217,6 +230,55 @@ class OnnxRuntimeRunner(Runner):
                 "batch": self._fixed_batch if self._fixed_batch is not None else "dynamic",
             }
         )
+        self.info.update(from_manifest)
+
+    def _apply_manifest_runtime(
+        self, manifest: Optional[Dict[str, Any]], present: Sequence[str]
+    ) -> Dict[str, Any]:
+        """Take threads/providers from an ``onnxruntime-optimized`` manifest's ``runtime``.
+
+        Only options the caller left unset are taken. Providers the manifest names but this
+        ONNX Runtime lacks (the file was copied from a CUDA box to a CPU one) are dropped, not an
+        error: the manifest's choice is a measured preference, not a request.
+
+        The manifest's ``graph_optimization_level`` (``ORT_ENABLE_EXTENDED``) is the level the
+        file was *saved* at, not one to load it at. Loading still uses ``graph_opt`` ("all" by
+        default): the saved graph already holds the portable fusions, so re-running them finds
+        nothing to do, and the ``ORT_ENABLE_ALL``-only layout transforms (NCHWc for this CPU's
+        SIMD width) are applied in memory for the CPU that loads the file, which is exactly why
+        they were kept out of the saved file. It is also what the fallback's measurements used
+        (ONNX Runtime's default level), so the measured choice is reproduced.
+
+        Returns:
+            Entries for ``info``: ``runtime_from_manifest`` (the names and values taken),
+            ``saved_graph_opt``, ``manifest_providers_missing``; empty for other formats.
+        """
+        if not manifest or manifest.get("format") != "onnxruntime-optimized":
+            return {}
+        runtime = manifest.get("runtime")
+        if not isinstance(runtime, dict):
+            return {}
+        out: Dict[str, Any] = {}
+        taken: Dict[str, Any] = {}
+        threads = runtime.get("threads")
+        if not self._threads_given and isinstance(threads, int) and threads >= 1:
+            self.threads = threads
+            taken["threads"] = threads
+        wanted = runtime.get("providers")
+        if not self._providers_given and isinstance(wanted, list) and wanted:
+            names = [PROVIDER_ALIASES.get(str(p).lower(), str(p)) for p in wanted]
+            usable = [p for p in names if p in present and p in PROVIDER_ALIASES.values()]
+            missing = [p for p in names if p not in usable]
+            if usable:
+                self.providers = usable
+                taken["providers"] = usable
+            if missing:
+                out["manifest_providers_missing"] = missing
+        saved = runtime.get("graph_optimization_level")
+        if isinstance(saved, str):
+            out["saved_graph_opt"] = _LEVEL_NAMES.get(saved, saved)
+        out["runtime_from_manifest"] = taken
+        return out
 
     def _read_manifest(self, path: Path) -> Optional[Dict[str, Any]]:
         from edgemnist.manifest import check_artifact_hash, read_manifest

@@ -118,7 +118,9 @@ def open_runner(artifact: Union[str, Path], backend: str = "auto", **options: An
         artifact: an exported model or engine (its manifest, if present, says its format).
         backend: ``"auto"`` (the first available reader in the formats table, then the
             fallback) or a backend name (``onnxruntime``, ``torch``, ``tensorrt``, ``trtexec``).
-        **options: passed to the runner (``threads``, ``providers``, ...).
+        **options: passed to the runner (``threads``, ``providers``, ...). For a ``build-engine``
+            fallback (``model.ort.onnx``), ``threads``/``providers`` left out or None come from
+            its manifest's measured ``runtime`` (``info["runtime_from_manifest"]`` says which).
 
     Returns:
         A runner; call ``load()`` or use it as a context manager. When it stands in for the

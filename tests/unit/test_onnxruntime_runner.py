@@ -372,3 +372,100 @@ def test_checkpoint_without_torch_runs_the_onnx_beside_it(model: Path) -> None:
     name, path, reason = json.loads(out.stdout.strip().splitlines()[-1])
     assert name == "OnnxRuntimeRunner" and Path(path) == model
     assert "torch is not usable here" in reason and "model.onnx (the ONNX beside it)" in reason
+
+
+# -- a build-engine fallback (model.ort.onnx): the manifest's measured runtime choice ----------
+@pytest.fixture(scope="module")
+def fallback(tmp_path_factory) -> tuple:
+    """A real ``model.ort.onnx`` + manifest made by ``build_fallback`` from the linear model
+    (few timed runs: the choice itself is not under test, only that the runner honours it)."""
+    from edgemnist.engine.ort_fallback import build_fallback
+
+    directory = tmp_path_factory.mktemp("fallback")
+    source = linear_model(directory / "model.onnx")
+    result = build_fallback(
+        source, directory / "engine", "no TensorRT here (test)", "fp32", runs=20
+    )
+    return result.artifact, result.manifest
+
+
+def _rewrite_runtime(artifact: Path, tmp_path: Path, **runtime) -> Path:
+    """A copy of the fallback whose manifest's ``runtime`` has the given keys changed."""
+    copy = tmp_path / artifact.name
+    copy.write_bytes(artifact.read_bytes())
+    data = json.loads(manifest_path(artifact).read_text())
+    data["runtime"].update(runtime)
+    manifest_path(copy).write_text(json.dumps(data))
+    return copy
+
+
+def test_fallback_manifest_records_a_runtime_choice(fallback) -> None:
+    artifact, manifest = fallback
+    assert artifact.name == "model.ort.onnx" and manifest["format"] == "onnxruntime-optimized"
+    runtime = manifest["runtime"]
+    assert runtime["providers"][-1] == "CPUExecutionProvider" and runtime["threads"] >= 1
+    assert runtime["graph_optimization_level"] == "ORT_ENABLE_EXTENDED"
+
+
+def test_open_runner_applies_the_fallback_manifest_runtime(fallback) -> None:
+    artifact, manifest = fallback
+    runtime = manifest["runtime"]
+    x = images(4)
+    with open_runner(artifact) as runner:
+        assert isinstance(runner, OnnxRuntimeRunner)
+        info = runner.info
+        np.testing.assert_allclose(runner.infer(x), expected_logits(x), rtol=1e-4, atol=1e-4)
+    assert info["format"] == "onnxruntime-optimized"
+    assert info["threads"] == runtime["threads"]
+    assert info["providers"] == runtime["providers"]
+    assert info["runtime_from_manifest"] == {
+        "threads": runtime["threads"],
+        "providers": runtime["providers"],
+    }
+    # saved at "extended" (portable); loaded at "all" for the CPU it runs on
+    assert info["saved_graph_opt"] == "extended" and info["graph_opt"] == "all"
+
+
+def test_explicit_options_beat_the_fallback_manifest(fallback, tmp_path: Path) -> None:
+    artifact, _ = fallback
+    copy = _rewrite_runtime(artifact, tmp_path, threads=2)
+    with OnnxRuntimeRunner(copy, threads=1, providers="cpu", graph_opt="basic") as runner:
+        info = runner.info
+    assert info["threads"] == 1 and info["intra_op_threads"] == 1
+    assert info["graph_opt"] == "basic"
+    assert info["runtime_from_manifest"] == {}
+    with OnnxRuntimeRunner(copy, threads=1) as runner:  # providers still from the manifest
+        assert runner.info["runtime_from_manifest"] == {"providers": ["CPUExecutionProvider"]}
+        assert runner.info["threads"] == 1
+
+
+def test_manifest_threads_are_used_when_not_given(fallback, tmp_path: Path) -> None:
+    artifact, _ = fallback
+    copy = _rewrite_runtime(artifact, tmp_path, threads=2, providers=["CPUExecutionProvider"])
+    with open_runner(copy, threads=None) as runner:
+        assert runner.info["threads"] == 2 and runner.info["intra_op_threads"] == 2
+        assert runner.info["runtime_from_manifest"]["threads"] == 2
+
+
+def test_manifest_provider_absent_here_is_dropped_not_an_error(fallback, tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    if CUDA in ort.get_available_providers():
+        pytest.skip("this onnxruntime build has CUDA")
+    artifact, _ = fallback
+    copy = _rewrite_runtime(artifact, tmp_path, providers=[CUDA, CPU])
+    x = images(2)
+    with open_runner(copy) as runner:
+        assert runner.info["providers"] == [CPU]
+        assert runner.info["manifest_providers_missing"] == [CUDA]
+        np.testing.assert_allclose(runner.infer(x), expected_logits(x), rtol=1e-4, atol=1e-4)
+    # asked for by name, the same provider is still an error: the caller meant it
+    with pytest.raises(BackendUnavailable, match=CUDA):
+        OnnxRuntimeRunner(copy, providers="cuda").load()
+
+
+def test_plain_onnx_manifest_has_no_runtime_to_apply(model: Path) -> None:
+    write_manifest(model, build_manifest(model, "onnx", "fp32", runtime={"threads": 2}))
+    with open_runner(model) as runner:
+        assert runner.info["threads"] == 1
+        assert "runtime_from_manifest" not in runner.info
