@@ -45,3 +45,30 @@ def mnist_env(mnist_dir, monkeypatch) -> Path:
     """EDGEMNIST_DATA points at the verified session data directory."""
     monkeypatch.setenv("EDGEMNIST_DATA", str(mnist_dir))
     return mnist_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(mnist_dir, tmp_path_factory) -> Path:
+    """A LeNet-5 checkpoint trained 300 steps on 5 000 train images (1 thread, seeded, ~95 %)."""
+    import torch
+
+    from edgemnist.constants import normalize
+    from edgemnist.data.mnist import load_split
+    from edgemnist.models import build_model
+    from edgemnist.training.checkpoint import make_checkpoint, save_checkpoint
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    images, labels = load_split("train", root=mnist_dir)
+    x = torch.from_numpy(normalize(images[:5000]))
+    y = torch.from_numpy(labels[:5000].astype("int64"))
+    model = build_model("lenet5")
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    for _ in range(300):
+        idx = torch.randint(0, len(x), (64,))
+        loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    path = tmp_path_factory.mktemp("tiny") / "model.pt"
+    return save_checkpoint(make_checkpoint(model.eval(), "lenet5", {}), path)
