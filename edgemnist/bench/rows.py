@@ -151,6 +151,18 @@ def _label_for(fmt: Format, precision: str) -> str:
     return precision.upper()
 
 
+def _artifact_rows(
+    fmt: Format, path: Path, model: str, availability: Availability
+) -> List[RowSpec]:
+    """The row of one existing artifact, plus trtexec's own figures for a TensorRT engine."""
+    precision = _precision(path, fmt)
+    rows = [_row(fmt, path, model, _label_for(fmt, precision), precision, availability)]
+    if fmt.backend == "tensorrt":
+        trtexec_label = f"{precision.upper()} (own timing)"
+        rows.append(_row(lookup("trtexec"), path, model, trtexec_label, precision, availability))
+    return rows
+
+
 def rows_for_artifacts(
     artifacts: Sequence[Path], availability: Optional[Availability] = None
 ) -> List[RowSpec]:
@@ -172,20 +184,7 @@ def rows_for_artifacts(
     for artifact in artifacts:
         path = Path(artifact)
         fmt = format_for_path(path)  # raises ArtifactError for missing/unknown files
-        precision = _precision(path, fmt)
-        model = _model_name(path)
-        rows.append(_row(fmt, path, model, _label_for(fmt, precision), precision, availability))
-        if fmt.backend == "tensorrt":
-            rows.append(
-                _row(
-                    lookup("trtexec"),
-                    path,
-                    model,
-                    f"{precision.upper()} (own timing)",
-                    precision,
-                    availability,
-                )
-            )
+        rows.extend(_artifact_rows(fmt, path, _model_name(path), availability))
     return _unique_ids(rows)
 
 
@@ -236,22 +235,8 @@ def rows_for_run_dir(run_dir: Path, availability: Optional[Availability] = None)
         # an unknown format in its manifest: the suffix still says what to try
         with contextlib.suppress(ArtifactError):
             fmt = format_for_path(path)
-        precision = _precision(path, fmt)
-        row = _row(fmt, path, model, _label_for(fmt, precision), precision, availability)
-        if fmt.backend == "tensorrt":
-            engines.append(row)
-            engines.append(
-                _row(
-                    lookup("trtexec"),
-                    path,
-                    model,
-                    f"{precision.upper()} (own timing)",
-                    precision,
-                    availability,
-                )
-            )
-        else:
-            rows.append(row)
+        specs = _artifact_rows(fmt, path, model, availability)
+        (engines if fmt.backend == "tensorrt" else rows).extend(specs)
     if engines:
         rows.extend(engines)
     else:

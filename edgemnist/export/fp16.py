@@ -55,22 +55,9 @@ def export_fp16(
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     from edgemnist.atomic import atomic_path
-    from edgemnist.errors import ConfigError
-    from edgemnist.export.onnx_export import read_onnx
-    from edgemnist.export.quantize_ort import (
-        _copy_metadata,
-        _finish,
-        _gate,
-        check_fp32_onnx,
-        derived_path,
-    )
+    from edgemnist.export.quantize_ort import _copy_metadata, _finish, _gate, open_fp32_source
 
-    src = Path(model)
-    proto = read_onnx(src)
-    check_fp32_onnx(proto, src)
-    out = Path(out) if out is not None else derived_path(src, "fp16")
-    if out.resolve() == src.resolve():
-        raise ConfigError(f"--out {out} would overwrite the source model")
+    src, proto, out = open_fp32_source(model, out, "fp16")
     half = convert_float_to_float16(proto, keep_io_types=True)
     _topological_sort(half.graph)  # the converter appends its input casts at the end
     with atomic_path(out, suffix=".onnx") as tmp:

@@ -35,7 +35,7 @@ import contextlib
 import io
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -67,6 +67,32 @@ def check_fp32_onnx(model: Any, path: Path) -> None:
         raise ArtifactError(f"{path} is already quantized: give the FP32 model (model.onnx)")
     if any(t.data_type == onnx.TensorProto.FLOAT16 for t in model.graph.initializer):
         raise ArtifactError(f"{path} holds FP16 weights: give the FP32 model (model.onnx)")
+
+
+def open_fp32_source(model: PathLike, out: Optional[PathLike], tag: str) -> Tuple[Path, Any, Path]:
+    """Read and check the FP32 ONNX a derived model is made from, and choose its destination.
+
+    Args:
+        model: the FP32 ONNX file.
+        out: destination, or None for ``derived_path(model, tag)``.
+        tag: the derived file's tag (``int8`` -> ``model.int8.onnx``).
+
+    Returns:
+        ``(source path, source ModelProto, destination path)``.
+
+    Raises:
+        ArtifactError: the input is missing, not ONNX, or not FP32.
+        ConfigError: the destination is the source itself.
+    """
+    from edgemnist.export.onnx_export import read_onnx
+
+    src = Path(model)
+    proto = read_onnx(src)
+    check_fp32_onnx(proto, src)
+    dest = Path(out) if out is not None else derived_path(src, tag)
+    if dest.resolve() == src.resolve():
+        raise ConfigError(f"--out {dest} would overwrite the source model")
+    return src, proto, dest
 
 
 class _Reader:
@@ -143,14 +169,7 @@ def quantize_onnx(
     reduce_range = (target == "cpu") if reduce_range is None else bool(reduce_range)
     gate_options = {"graph_opt": "disable"} if target == "tensorrt" else {}
 
-    from edgemnist.export.onnx_export import read_onnx
-
-    src = Path(model)
-    proto = read_onnx(src)
-    check_fp32_onnx(proto, src)
-    out = Path(out) if out is not None else derived_path(src, "int8")
-    if out.resolve() == src.resolve():
-        raise ConfigError(f"--out {out} would overwrite the source model")
+    src, proto, out = open_fp32_source(model, out, "int8")
 
     import onnx
     import onnxruntime

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Any, ClassVar, Dict, Optional, Tuple
 
@@ -109,3 +110,19 @@ def validate_input(x: Any, max_batch: Optional[int] = None) -> np.ndarray:
     if max_batch is not None and x.shape[0] > max_batch:
         raise InputError(f"batch {x.shape[0]} exceeds this engine's maximum batch {max_batch}")
     return np.ascontiguousarray(x)
+
+
+def module_available(module: str) -> Tuple[bool, str]:
+    """Whether the Python package ``module`` imports here, for :meth:`Runner.available`.
+
+    Args:
+        module: the importable name (``"onnxruntime"``, ``"torch"``).
+
+    Returns:
+        ``(True, "<module> <version>")``, or ``(False, reason)``; never raises.
+    """
+    try:
+        mod = importlib.import_module(module)
+        return True, f"{module} {mod.__version__}"
+    except Exception as exc:  # a broken install must not crash a report
+        return False, f"{module} cannot be imported ({type(exc).__name__}: {exc})"

@@ -25,7 +25,7 @@ from edgemnist.errors import (
     DependencyMissing,
     InputError,
 )
-from edgemnist.runners.base import Runner
+from edgemnist.runners.base import Runner, module_available
 
 #: short names accepted in ``providers`` -> ONNX Runtime execution provider names
 PROVIDER_ALIASES: Dict[str, str] = {
@@ -165,12 +165,7 @@ class OnnxRuntimeRunner(Runner):
 
     @classmethod
     def available(cls) -> Tuple[bool, str]:
-        try:
-            import onnxruntime as ort
-
-            return True, f"onnxruntime {ort.__version__}"
-        except Exception as exc:  # a broken install must not crash a report
-            return False, f"onnxruntime cannot be imported ({type(exc).__name__}: {exc})"
+        return module_available("onnxruntime")
 
     # -- backend -----------------------------------------------------------------------------
     def _load(self) -> None:

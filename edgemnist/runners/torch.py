@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Optional, Tuple, Union
 import numpy as np
 
 from edgemnist.errors import ArtifactError, ConfigError, DependencyMissing
-from edgemnist.runners.base import Runner
+from edgemnist.runners.base import Runner, module_available
 
 PRECISIONS = ("fp32", "int8")
 
@@ -61,12 +61,7 @@ class TorchRunner(Runner):
 
     @classmethod
     def available(cls) -> Tuple[bool, str]:
-        try:
-            import torch
-
-            return True, f"torch {torch.__version__}"
-        except Exception as exc:  # a broken install must not crash a report
-            return False, f"torch cannot be imported ({type(exc).__name__}: {exc})"
+        return module_available("torch")
 
     def _resolve_precision(self, manifest: Optional[dict]) -> str:
         if self.precision is not None:

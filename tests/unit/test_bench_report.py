@@ -6,10 +6,10 @@ import copy
 import csv
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_onnx import linear_onnx
 
 from edgemnist.bench import SCHEMA_VERSION
 from edgemnist.bench.report import (
@@ -25,28 +25,6 @@ from edgemnist.bench.rows import plan_rows
 from edgemnist.bench.run import BenchConfig, run_bench
 from edgemnist.bench.timing import TimingConfig
 from edgemnist.errors import ArtifactError
-
-
-def linear_onnx(path: Path) -> None:
-    """A real ONNX model: logits = flatten(x) @ W."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    w = np.random.default_rng(0).standard_normal((784, 10)).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Flatten", ["input"], ["flat"], axis=1),
-            helper.make_node("MatMul", ["flat", "W"], ["logits"]),
-        ],
-        "linear",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 28, 28])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
-        initializer=[numpy_helper.from_array(w, "W")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny_onnx import linear_onnx
 
 from edgemnist.bench.rows import MISSING, READY, UNAVAILABLE, plan_rows, rows_for_run_dir
 from edgemnist.bench.run import BenchConfig, run_bench
@@ -24,30 +24,6 @@ def fake_availability(missing_backends=("tensorrt", "trtexec")):
         return True, ""
 
     return check
-
-
-def linear_onnx(path: Path, seed: int = 0) -> np.ndarray:
-    """A real ONNX model: logits = flatten(x) @ W + b. Returns W (784, 10)."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal((784, 10)).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Flatten", ["input"], ["flat"], axis=1),
-            helper.make_node("MatMul", ["flat", "W"], ["logits"]),
-        ],
-        "linear",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 1, 28, 28])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
-        initializer=[numpy_helper.from_array(w, "W")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return w
 
 
 def test_run_dir_rows_that_cannot_run_stay_with_reason(tmp_path):
