@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
-from edgemnist.errors import ConfigError
+from edgemnist.errors import ConfigError, GateError
 from edgemnist.export.verify import DEFAULT_THRESHOLD
 
 PathLike = Union[str, Path]
@@ -74,7 +74,8 @@ def run_pipeline(
     """Train a recipe and export, quantize and verify the result.
 
     Args:
-        recipe: recipe name (``train/<name>.toml``) or path.
+        recipe: recipe name (``train/<name>.toml``) or path, or a trained checkpoint
+            (``.pt``: training is skipped).
         out: output directory (default ``engines/<recipe name>/``).
         overrides: ``key=value`` recipe overrides.
         limit: tiny mode: train/test images the trainer uses (the gates still use all 10 000).
@@ -102,22 +103,33 @@ def run_pipeline(
 
     say = on_step or (lambda _msg: None)
     overrides = list(overrides)
-    resolved = load_recipe(str(recipe), overrides)  # fails fast on a bad recipe or override
-    out_dir = Path(out) if out is not None else engines_dir() / recipe_name(resolved)
-    result = PipelineResult(out_dir)
+    if str(recipe).endswith(".pt") and Path(recipe).is_file():
+        # A trained checkpoint: skip training, run export -> quantize -> verify on it.
+        from edgemnist.training.checkpoint import load_checkpoint
 
-    say(f"train {recipe_name(resolved)} -> {out_dir}")
-    trained = train_recipe(
-        str(recipe),
-        overrides,
-        run_dir=out_dir,
-        limit=limit,
-        epochs=epochs,
-        threads=threads,
-        quiet=quiet,
-    )
-    result.train_metrics = dict(trained.metrics)
-    ckpt = Path(trained.checkpoint)
+        loaded = load_checkpoint(Path(recipe))
+        name = loaded.get("recipe", {}).get("name") or loaded["model"]["name"]
+        out_dir = Path(out) if out is not None else engines_dir() / name
+        result = PipelineResult(out_dir)
+        result.train_metrics = dict(loaded.get("metrics", {}))
+        ckpt = Path(recipe)
+        say(f"checkpoint {ckpt} ({name}): training skipped -> {out_dir}")
+    else:
+        resolved = load_recipe(str(recipe), overrides)  # fails fast on a bad recipe/override
+        out_dir = Path(out) if out is not None else engines_dir() / recipe_name(resolved)
+        result = PipelineResult(out_dir)
+        say(f"train {recipe_name(resolved)} -> {out_dir}")
+        trained = train_recipe(
+            str(recipe),
+            overrides,
+            run_dir=out_dir,
+            limit=limit,
+            epochs=epochs,
+            threads=threads,
+            quiet=quiet,
+        )
+        result.train_metrics = dict(trained.metrics)
+        ckpt = Path(trained.checkpoint)
     if ckpt.resolve() != (out_dir / "model.pt").resolve():
         from edgemnist.atomic import write_bytes
 
@@ -169,6 +181,14 @@ def run_pipeline(
         except ConfigError as exc:  # e.g. resnet18_cbam: not eager-quantizable; say so, go on
             result.rows.append(
                 {"file": "model.torch-int8.pt", "format": "torch-int8", "skipped": str(exc)}
+            )
+        except GateError as exc:  # the optional PyTorch INT8 row must not sink the ONNX ones
+            result.rows.append(
+                {
+                    "file": "model.torch-int8.pt",
+                    "format": "torch-int8",
+                    "skipped": f"rejected by the parity gate: {exc}",
+                }
             )
 
     say("verify INT8 + flip gallery")

@@ -269,7 +269,12 @@ def verify_cmd(
 
 
 def pipeline_cmd(
-    recipe: Annotated[str, typer.Argument(help="Recipe: train/NAME.toml, a path, or NAME.")],
+    recipe: Annotated[
+        str,
+        typer.Argument(
+            help="Recipe (train/NAME.toml, a path, NAME) or a trained .pt (skips training)."
+        ),
+    ],
     out: Annotated[
         Optional[Path], typer.Option("--out", help="Output directory (default engines/<name>/).")
     ] = None,

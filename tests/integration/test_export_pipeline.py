@@ -95,3 +95,28 @@ def test_opset18_uses_dynamo_and_stays_one_file(tiny_checkpoint, mnist_env, tmp_
     assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in model.graph.initializer)
     assert model.graph.input[0].name == "input" and model.graph.output[0].name == "logits"
     assert res.report.agreement == 100.0 and res.report.max_abs_dlogit <= 1e-4
+
+
+def test_pipeline_from_a_trained_checkpoint_skips_training(
+    tiny_checkpoint, mnist_env, tmp_path, capsys
+):
+    out = tmp_path / "from-ckpt"
+    code = main(
+        [
+            "pipeline",
+            str(tiny_checkpoint),
+            "--out",
+            str(out),
+            "--no-fp16",
+            "--no-torch-int8",
+            "--threshold",
+            "0.5",  # the barely trained fixture model loses ~0.14 points in INT8
+            "--json",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [row["format"] for row in report["artifacts"]] == ["onnx", "onnx-qdq"]
+    assert all(row["passed"] for row in report["artifacts"])
+    assert not (out / "last.pt").exists()  # no training happened here
+    assert (out / "model.onnx.json").is_file() and (out / "model.int8.onnx.json").is_file()
