@@ -291,3 +291,26 @@ def check_precision(name: str, precision: str) -> str:
             f"{', '.join(row.precisions)}"
         )
     return precision
+
+
+def runner_options(artifact: Union[str, Path]) -> dict:
+    """Runner options an artifact's manifest implies (used by ``verify`` and ``bench`` alike).
+
+    A QDQ model quantized for TensorRT (symmetric, full range) is run on ONNX Runtime with its
+    graph optimizations off: the QDQ pairs are then simulated in float, as TensorRT computes
+    them, instead of going through x86 INT8 kernels that saturate on CPUs without VNNI. Such a
+    model's CPU latency is therefore not a CPU-INT8 figure: it is there to check accuracy.
+
+    Returns:
+        ``{"graph_opt": "disable"}`` for TensorRT-target QDQ models, else ``{}``.
+    """
+    from edgemnist.manifest import read_manifest
+
+    try:
+        manifest = read_manifest(Path(artifact), required=False) or {}
+    except ArtifactError:  # an unreadable manifest is reported by the runner itself
+        return {}
+    quant = manifest.get("quantization") or {}
+    if manifest.get("format") == "onnx-qdq" and quant.get("target") == "tensorrt":
+        return {"graph_opt": "disable"}
+    return {}

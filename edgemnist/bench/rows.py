@@ -152,11 +152,24 @@ def _label_for(fmt: Format, precision: str) -> str:
 
 
 def _artifact_rows(
-    fmt: Format, path: Path, model: str, availability: Availability
+    fmt: Format, path: Path, model: str, availability: Availability, show_file: bool = False
 ) -> List[RowSpec]:
-    """The row of one existing artifact, plus trtexec's own figures for a TensorRT engine."""
+    """The row of one existing artifact, plus trtexec's own figures for a TensorRT engine.
+
+    ``show_file`` adds the file name to the label, for files beside the canonical ones (two
+    "ONNX Runtime INT8" rows must say which is which).
+    """
+    from edgemnist.formats import runner_options
+
     precision = _precision(path, fmt)
-    rows = [_row(fmt, path, model, _label_for(fmt, precision), precision, availability)]
+    label = _label_for(fmt, precision)
+    options = runner_options(path)
+    if options.get("graph_opt") == "disable":
+        label += " (TensorRT QDQ, simulated in float)"
+    if show_file:
+        label += f" [{path.name}]"
+    rows = [_row(fmt, path, model, label, precision, availability)]
+    rows[0].options.update(options)
     if fmt.backend == "tensorrt":
         trtexec_label = f"{precision.upper()} (own timing)"
         rows.append(_row(lookup("trtexec"), path, model, trtexec_label, precision, availability))
@@ -219,6 +232,10 @@ def rows_for_run_dir(run_dir: Path, availability: Optional[Availability] = None)
         fmt = lookup(fmt_name)
         precision = _precision(path, fmt) if path.is_file() else None
         row = _row(fmt, path, model, label, precision, availability)
+        if path.is_file():
+            from edgemnist.formats import runner_options
+
+            row.options.update(runner_options(path))
         if row.status == MISSING:
             row.artifact = None
             row.reason = f"no {name} in {run_dir}: {how.replace('DIR', str(run_dir))}"
@@ -235,7 +252,7 @@ def rows_for_run_dir(run_dir: Path, availability: Optional[Availability] = None)
         # an unknown format in its manifest: the suffix still says what to try
         with contextlib.suppress(ArtifactError):
             fmt = format_for_path(path)
-        specs = _artifact_rows(fmt, path, model, availability)
+        specs = _artifact_rows(fmt, path, model, availability, show_file=fmt.backend != "tensorrt")
         (engines if fmt.backend == "tensorrt" else rows).extend(specs)
     if engines:
         rows.extend(engines)

@@ -92,13 +92,15 @@ def artifact_logits(
         images_u8: ``(N, 28, 28)`` uint8.
         threads: CPU threads for the backend (None: the backend's default).
         **options: more runner options (``graph_opt``, ``precision``); default: what the
-            artifact's manifest asks for (see :func:`runner_options`).
+            artifact's manifest asks for (see :func:`edgemnist.formats.runner_options`).
     """
     path = Path(artifact)
     if not path.is_file():
         raise ArtifactError(f"{path} not found")
     st = path.stat()
     digest = _images_key(images_u8)
+    from edgemnist.formats import runner_options
+
     options = {**runner_options(path), **options}
     if threads is not None:
         options["threads"] = threads
@@ -132,25 +134,6 @@ def artifact_info(artifact: PathLike) -> Dict[str, Any]:
     target = str(Path(artifact).resolve())
     found = [v[1] for k, v in _LOGITS_CACHE.items() if k[0] == target]
     return found[-1] if found else {}
-
-
-def runner_options(artifact: PathLike) -> Dict[str, Any]:
-    """Runner options an artifact's manifest implies.
-
-    A QDQ model quantized for TensorRT is run with ONNX Runtime's graph optimizations off: the
-    QDQ pairs are then simulated in float, as TensorRT computes them, instead of going through
-    x86 INT8 kernels that saturate on CPUs without VNNI (see :mod:`.quantize_ort`).
-    """
-    from edgemnist.manifest import read_manifest
-
-    try:
-        manifest = read_manifest(Path(artifact), required=False) or {}
-    except Exception:  # an unreadable manifest is reported by the runner itself
-        return {}
-    quant = manifest.get("quantization") or {}
-    if manifest.get("format") == "onnx-qdq" and quant.get("target") == "tensorrt":
-        return {"graph_opt": "disable"}
-    return {}
 
 
 def _images_key(images: np.ndarray) -> str:

@@ -217,3 +217,21 @@ def test_engine_maximum_batch_is_respected():
         assert _throughput(runner, x, 4, config)["status"] == "ok"
         too_big = _throughput(runner, x, 32, config)
         assert too_big["status"] == "unavailable" and "maximum batch is 4" in too_big["reason"]
+
+
+def test_tensorrt_target_qdq_is_simulated_in_float_and_named(tmp_path):
+    """A QDQ model made for TensorRT runs on ORT with graph optimizations off (as verify does),
+    and an extra file's row names the file, so two INT8 rows are never confused."""
+    path = tmp_path / "model.int8-trt.onnx"
+    linear_onnx(path)
+    manifest = {
+        "schema_version": 1,
+        "format": "onnx-qdq",
+        "precision": "int8",
+        "quantization": {"target": "tensorrt", "symmetric_activations": True},
+    }
+    (tmp_path / "model.int8-trt.onnx.json").write_text(json.dumps(manifest))
+    rows = rows_for_run_dir(tmp_path, availability=lambda backend: (True, ""))
+    row = next(r for r in rows if r.artifact == path)
+    assert row.options == {"graph_opt": "disable"}
+    assert "simulated in float" in row.label and "[model.int8-trt.onnx]" in row.label
