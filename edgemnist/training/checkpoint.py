@@ -84,8 +84,8 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 (pickle, zip and IO errors all mean unreadable)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"cannot read checkpoint {path}: {first[:200]} (is it a file written by "
-            "`edgemnist train`?)"
+            f"cannot read checkpoint {path}: {type(exc).__name__}: {first[:200]} (is it a file "
+            "written by `edgemnist train`?)"
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an edgemnist checkpoint (no 'format' key)")
