@@ -18,8 +18,14 @@ def _p50(row: Dict[str, Any]) -> Optional[float]:
 
 
 def _ranked(row: Dict[str, Any]) -> bool:
-    """Rows with their own accuracy and batch-1 latency (trtexec rows have no logits)."""
-    return row.get("status") == "ok" and row.get("accuracy") is not None and _p50(row) is not None
+    """Rows with their own accuracy and a batch-1 latency that means what it says (trtexec
+    rows have no logits; simulated TensorRT-QDQ rows have no meaningful CPU latency)."""
+    return (
+        row.get("status") == "ok"
+        and not row.get("simulated", False)
+        and row.get("accuracy") is not None
+        and _p50(row) is not None
+    )
 
 
 def _within_gate(row: Dict[str, Any], gate_points: float) -> bool:

@@ -376,7 +376,8 @@ def _n_images(doc: Dict[str, Any]) -> str:
 
 
 CSV_COLUMNS = (
-    "id", "label", "model", "backend", "precision", "format", "status", "reason", "artifact",
+    "id", "label", "model", "backend", "precision", "format", "status", "simulated", "reason",
+    "artifact",
     "sha256", "file_size_bytes", "load_s", "n_images", "accuracy", "agreement",
     "accuracy_drop_points", "latency_min_us", "latency_p50_us", "latency_p90_us",
     "latency_p99_us", "latency_mean_us", "latency_std_us", "latency_cv", "latency_n",
