@@ -32,7 +32,7 @@ def collect(runs: Path) -> dict:
                 "macs": m["macs"],
                 "epochs": m["epochs"],
                 "train_wall_s": m.get("train_wall_s"),
-                "threads": ckpt["recipe"]["train"].get("threads"),
+                "threads": m.get("threads") or ckpt["recipe"]["train"].get("threads"),
             }
         )
     return dict(groups)

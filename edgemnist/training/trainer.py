@@ -369,6 +369,7 @@ def train(
         "epochs": len(history),
         "train_wall_s": history[-1]["wall_s"],
         "seed": seed,
+        "threads": torch.get_num_threads(),
         **stats,
     }
     final = save_checkpoint(
