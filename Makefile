@@ -9,7 +9,7 @@ help:
 	@echo "make setup   create $(VENV) with the CPU torch wheel and all extras"
 	@echo "make test    lint-free unit + integration tests (what CI runs)"
 	@echo "make lint    ruff check + ruff format --check"
-	@echo "make train   train the edge model (train/edge.toml) and evaluate it"
+	@echo "make train   train a recipe (RECIPE=edge) and evaluate it; MIRROR=dir|url for MNIST"
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,10 @@ lint:
 test:
 	$(BIN)/pytest -q
 
+# RECIPE: any train/<name>.toml; MIRROR: a local MNIST directory or URL tried first
+RECIPE ?= edge
+MIRROR ?=
 train:
-	$(BIN)/edgemnist data download
-	$(BIN)/edgemnist train train/edge.toml
-	$(BIN)/edgemnist eval runs/edge-s0/model.pt
+	$(BIN)/edgemnist data download $(if $(MIRROR),--mirror $(MIRROR))
+	$(BIN)/edgemnist train train/$(RECIPE).toml --out runs/$(RECIPE)-s0
+	$(BIN)/edgemnist eval runs/$(RECIPE)-s0/model.pt
