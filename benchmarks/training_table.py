@@ -48,7 +48,10 @@ def markdown(groups: dict) -> str:
         accs = [r["test_accuracy"] for r in rows]
         mean = statistics.mean(accs)
         sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
-        walls = ", ".join(f"{r['train_wall_s'] / 60:.1f} min" for r in rows)
+        walls = ", ".join(
+            f"{r['train_wall_s'] / 60:.1f} min" + (f" ({r['threads']} thr)" if r["threads"] else "")
+            for r in rows
+        )
         per_seed = ", ".join(f"s{r['seed']}: {r['test_accuracy']:.2f}" for r in rows)
         sd_text = f"{sd:.3f}" if len(accs) > 1 else "n/a (1 seed)"
         lines.append(
