@@ -89,6 +89,40 @@ def test_output_is_not_reused_between_calls(model: Path) -> None:
     np.testing.assert_array_equal(a, kept)
 
 
+@pytest.mark.parametrize("io_binding", [True, False])
+def test_bound_and_unbound_paths_give_the_same_logits_for_every_batch(
+    model: Path, io_binding: bool
+) -> None:
+    batches = [images(n) for n in (1, 3, 1, 5, 3)]  # shapes come back: buffers are reused
+    with OnnxRuntimeRunner(model, io_binding=io_binding) as runner:
+        outs = [runner.infer(x) for x in batches]
+        assert runner.info["io_binding"] is io_binding
+    for x, out in zip(batches, outs):
+        np.testing.assert_allclose(out, expected_logits(x), rtol=1e-4, atol=1e-4)
+
+
+def test_binding_that_fails_falls_back_to_session_run(model: Path) -> None:
+    runner = OnnxRuntimeRunner(model)
+    runner.load()
+
+    class RefusesBinding:
+        def __init__(self, real) -> None:
+            self.real = real
+
+        def io_binding(self):
+            raise RuntimeError("no binding in this build")
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    runner._session = RefusesBinding(runner._session)
+    x = images(2)
+    out = runner.infer(x)
+    assert runner.info["io_binding"] is False
+    np.testing.assert_allclose(out, expected_logits(x), rtol=1e-4, atol=1e-4)
+    runner.close()
+
+
 def test_construction_is_cheap_and_load_is_lazy(tmp_path: Path) -> None:
     runner = OnnxRuntimeRunner(tmp_path / "absent.onnx")  # no file access yet
     assert not runner.loaded
