@@ -72,6 +72,8 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
         # dense convs; measure per model.
         "channels_last": False,
         "eval_every": 1,  # epochs between test-set evaluations (the last epoch always)
+        # cpu | cuda | auto (cuda when torch sees a GPU). Checkpoints are always saved on CPU.
+        "device": "cpu",
     },
     "eval": {"batch_size": 1000},
 }
@@ -80,6 +82,7 @@ CHOICES = {
     "train.optimizer": ("sgd", "adamw"),
     "train.schedule": ("onecycle", "cosine", "none"),
     "train.loss": ("cross_entropy", "label_smoothing", "focal"),
+    "train.device": ("cpu", "cuda", "auto"),
 }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import queue
 import threading
 import time
@@ -132,15 +133,18 @@ def _batches(
                 worker.join(timeout=0.05)
 
 
-def predict_logits(model: Any, images_u8: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Logits (N, 10) of ``model`` (eval mode) on uint8 images."""
+def predict_logits(
+    model: Any, images_u8: np.ndarray, batch_size: int = 1000, device: Any = "cpu"
+) -> np.ndarray:
+    """Logits (N, 10) of ``model`` (eval mode, already on ``device``) on uint8 images."""
     import torch
 
     model.eval()
     out = []
     with torch.inference_mode():
         for s in range(0, len(images_u8), batch_size):
-            out.append(model(_to_tensor(images_u8[s : s + batch_size])).numpy())
+            x = _to_tensor(images_u8[s : s + batch_size]).to(device)
+            out.append(model(x).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
 
@@ -185,7 +189,43 @@ def _make_scheduler(optimizer: Any, train: Dict[str, Any], steps_per_epoch: int)
 def _rng_state() -> Dict[str, Any]:
     import torch
 
-    return {"torch": torch.get_rng_state()}
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def resolve_device(name: str, deterministic: bool = True) -> Any:
+    """``train.device`` -> a ``torch.device``; ``cuda`` without a usable GPU is a ConfigError.
+
+    Deterministic CUDA training needs cuBLAS's fixed workspace (``CUBLAS_WORKSPACE_CONFIG``);
+    it is set here, before the first CUDA call, unless the user set it already.
+    """
+    import torch
+
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            built = getattr(torch.version, "cuda", None)
+            why = "this torch is a CPU build" if not built else "torch sees no CUDA device"
+            raise ConfigError(
+                f"train.device=cuda but {why} (torch {torch.__version__}): "
+                "use --set train.device=cpu, or install a CUDA torch build on a GPU machine"
+            )
+        if deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = False
+    return torch.device(name)
+
+
+def _device_name(device: Any) -> str:
+    """``cpu`` or the GPU's name (``cuda: NVIDIA H100 80GB HBM3``) for the checkpoint metrics."""
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return "cpu"
 
 
 def _write_metrics(run_dir: Path, history: List[Dict[str, Any]]) -> None:
@@ -245,6 +285,7 @@ def train(
     if tr["deterministic"]:
         torch.use_deterministic_algorithms(True)
 
+    device = resolve_device(tr["device"], tr["deterministic"])
     name = recipe_name(recipe)
     run_dir = Path(run_dir) if run_dir else runs_dir() / f"{name}-s{seed}"
 
@@ -259,7 +300,7 @@ def train(
     model = build_model(recipe["model"]["name"], **args)
     stats = summary(model)
     memory_format = torch.channels_last if tr["channels_last"] else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
+    model = model.to(device=device, memory_format=memory_format)
     loss_fn = make_loss(tr)
     optimizer = _make_optimizer(model, tr)
     steps_per_epoch = (len(train_y) + tr["batch_size"] - 1) // tr["batch_size"]
@@ -283,6 +324,8 @@ def train(
         if scheduler is not None and ts.get("scheduler"):
             scheduler.load_state_dict(ts["scheduler"])
         torch.set_rng_state(ts["rng"]["torch"])
+        if device.type == "cuda" and "cuda" in ts["rng"]:
+            torch.cuda.set_rng_state(ts["rng"]["cuda"])
         start_epoch = int(ts["epoch"])
         history = list(ts.get("history", []))
         if start_epoch >= tr["epochs"]:
@@ -294,7 +337,7 @@ def train(
     if dry_run:
         xb, yb = next(_batches(train_x, train_y, tr["batch_size"], seed, 0, augment_cfg))
         model.train()
-        loss = loss_fn(model(_to_tensor(xb)), torch.from_numpy(yb))
+        loss = loss_fn(model(_to_tensor(xb).to(device)), torch.from_numpy(yb).to(device))
         loss.backward()
         return TrainResult(
             run_dir, run_dir / "model.pt", {"dry_run": True, "loss": float(loss.detach()), **stats}
@@ -312,8 +355,8 @@ def train(
             seen = correct = 0
             loss_sum = 0.0
             for xb, yb in _batches(train_x, train_y, tr["batch_size"], seed, epoch, augment_cfg):
-                x = _to_tensor(xb).contiguous(memory_format=memory_format)
-                y = torch.from_numpy(yb)
+                x = _to_tensor(xb).to(device).contiguous(memory_format=memory_format)
+                y = torch.from_numpy(yb).to(device)
                 optimizer.zero_grad(set_to_none=True)
                 logits = model(x)
                 loss = loss_fn(logits, y)
@@ -334,7 +377,7 @@ def train(
             train_s = time.perf_counter() - t0
             last = epoch == tr["epochs"] - 1
             if last or (epoch + 1) % max(1, tr["eval_every"]) == 0:
-                logits = predict_logits(model, test_x, recipe["eval"]["batch_size"])
+                logits = predict_logits(model, test_x, recipe["eval"]["batch_size"], device)
                 test_acc = 100.0 * float((logits.argmax(1) == test_y).mean())
             row = {
                 "epoch": epoch + 1,
@@ -370,6 +413,7 @@ def train(
         "train_wall_s": history[-1]["wall_s"],
         "seed": seed,
         "threads": torch.get_num_threads(),
+        "device": _device_name(device),
         **stats,
     }
     final = save_checkpoint(

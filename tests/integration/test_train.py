@@ -139,3 +139,26 @@ def test_missing_data_is_a_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EDGEMNIST_DATA", str(tmp_path / "empty"))
     code, _, stderr = _run(capsys, "train", "lenet5", *TINY)
     assert code == 1 and "edgemnist data download" in stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_device_without_a_gpu_is_a_one_line_error(mnist_env, capsys):
+    code, _, stderr = _run(capsys, "train", "edge", "--set", "train.device=cuda", *TINY)
+    assert code == 1 and "train.device=cuda but" in stderr and "train.device=cpu" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_unknown_device_is_refused(mnist_env, capsys):
+    code, _, stderr = _run(capsys, "train", "edge", "--set", "train.device=gpu", *TINY)
+    assert code == 1 and "train.device" in stderr and "cuda" in stderr
+
+
+def test_auto_device_trains_on_what_is_there(mnist_env, tmp_path):
+    from edgemnist.training.trainer import train_recipe
+
+    result = train_recipe(
+        "lenet5", overrides=["train.device=auto"], limit=300, epochs=1, threads=1, quiet=True,
+        run_dir=tmp_path / "auto",
+    )  # fmt: skip
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert result.metrics["device"].split(":")[0] == expected
