@@ -37,3 +37,20 @@ def make_loss(train: Dict[str, Any]) -> nn.Module:
     if kind == "focal":
         return FocalLoss(float(train["focal_gamma"]), float(train["focal_alpha"]))
     return nn.CrossEntropyLoss()
+
+
+def distillation_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float
+) -> torch.Tensor:
+    """``T^2 * KL(softmax(teacher / T) || softmax(student / T))``, batch mean.
+
+    The ``T^2`` keeps the soft term's gradients on the scale of the hard loss's as ``T`` grows
+    (Hinton, Vinyals & Dean, 2015, section 2).
+    """
+    t = float(temperature)
+    return F.kl_div(
+        F.log_softmax(student_logits / t, dim=1),
+        F.log_softmax(teacher_logits / t, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    ) * (t * t)

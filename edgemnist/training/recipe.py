@@ -74,6 +74,12 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
         "eval_every": 1,  # epochs between test-set evaluations (the last epoch always)
         # cpu | cuda | auto (cuda when torch sees a GPU). Checkpoints are always saved on CPU.
         "device": "cpu",
+        # knowledge distillation: a trained checkpoint whose softened outputs the student also
+        # matches (Hinton et al., 2015); "" = off. loss = (1 - a) * task loss
+        # + a * T^2 * KL(teacher_T || student_T), a = distill_alpha, T = distill_temperature.
+        "distill_from": "",
+        "distill_alpha": 0.5,
+        "distill_temperature": 4.0,
     },
     "eval": {"batch_size": 1000},
 }
@@ -179,6 +185,13 @@ def resolve(raw: Dict[str, Any], overrides: Iterable[str] = (), source: str = "<
         )
     if recipe["train"]["epochs"] < 1:
         raise ConfigError(f"{source}: train.epochs must be >= 1")
+    tr = recipe["train"]
+    if not isinstance(tr["distill_from"], str):
+        raise ConfigError(f'{source}: train.distill_from must be a checkpoint path or ""')
+    if not 0.0 <= tr["distill_alpha"] <= 1.0 or tr["distill_temperature"] <= 0:
+        raise ConfigError(
+            f"{source}: train.distill_alpha must be in [0, 1] and train.distill_temperature > 0"
+        )
     return recipe
 
 

@@ -170,11 +170,16 @@ def _make_scheduler(optimizer: Any, train: Dict[str, Any], steps_per_epoch: int)
 
     total = train["epochs"] * steps_per_epoch
     if train["schedule"] == "onecycle":
+        # OneCycleLR divides by each phase's length in steps: with a handful of steps (tiny
+        # --limit runs) the warm-up phase would be empty. Give each phase at least two steps.
+        pct_start = min(max(train["pct_start"], 2.0 / max(total, 1)), 1.0 - 2.0 / max(total, 1))
+        if total < 5:
+            return None  # too few steps for a schedule: constant lr
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
             max_lr=train["lr"],
             total_steps=total,
-            pct_start=train["pct_start"],
+            pct_start=pct_start,
             div_factor=train["div_factor"],
             final_div_factor=train["final_div_factor"],
         )
@@ -217,6 +222,35 @@ def resolve_device(name: str, deterministic: bool = True) -> Any:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.backends.cudnn.benchmark = False
     return torch.device(name)
+
+
+def _load_teacher(path: str, device: Any) -> Tuple[Any, Dict[str, Any]]:
+    """The distillation teacher (eval mode, frozen, on ``device``) and what to record about it.
+
+    Returns ``(None, {})`` when ``path`` is empty. An unreadable or missing checkpoint is a
+    one-line CheckpointError before any training starts.
+    """
+    if not path:
+        return None, {}
+    from edgemnist.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise CheckpointError(
+            f"train.distill_from: {p} not found: train the teacher first "
+            '(e.g. edgemnist train vgg_bn-fast) or set train.distill_from=""'
+        )
+    ckpt = load_checkpoint(p)
+    teacher = model_from_checkpoint(ckpt).to(device)
+    for param in teacher.parameters():
+        param.requires_grad_(False)
+    info = {
+        "checkpoint": str(path),
+        "sha256": atomic.sha256_file(p),
+        "model": ckpt["model"]["name"],
+        "test_accuracy": ckpt.get("metrics", {}).get("test_accuracy"),
+    }
+    return teacher, info
 
 
 def _device_name(device: Any) -> str:
@@ -274,7 +308,7 @@ def train(
         make_checkpoint,
         save_checkpoint,
     )
-    from edgemnist.training.losses import make_loss
+    from edgemnist.training.losses import distillation_loss, make_loss
 
     tr, data = recipe["train"], recipe["data"]
     seed = int(tr["seed"])
@@ -301,7 +335,18 @@ def train(
     stats = summary(model)
     memory_format = torch.channels_last if tr["channels_last"] else torch.contiguous_format
     model = model.to(device=device, memory_format=memory_format)
-    loss_fn = make_loss(tr)
+    task_loss = make_loss(tr)
+    teacher, teacher_info = _load_teacher(tr["distill_from"], device)
+    alpha, temperature = tr["distill_alpha"], tr["distill_temperature"]
+
+    def loss_fn(logits: Any, y: Any, x: Any) -> Any:
+        loss = task_loss(logits, y)
+        if teacher is None:
+            return loss
+        with torch.no_grad():
+            soft = teacher(x)
+        return (1.0 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
+
     optimizer = _make_optimizer(model, tr)
     steps_per_epoch = (len(train_y) + tr["batch_size"] - 1) // tr["batch_size"]
     scheduler = _make_scheduler(optimizer, tr, steps_per_epoch)
@@ -337,7 +382,8 @@ def train(
     if dry_run:
         xb, yb = next(_batches(train_x, train_y, tr["batch_size"], seed, 0, augment_cfg))
         model.train()
-        loss = loss_fn(model(_to_tensor(xb).to(device)), torch.from_numpy(yb).to(device))
+        x = _to_tensor(xb).to(device)
+        loss = loss_fn(model(x), torch.from_numpy(yb).to(device), x)
         loss.backward()
         return TrainResult(
             run_dir, run_dir / "model.pt", {"dry_run": True, "loss": float(loss.detach()), **stats}
@@ -359,7 +405,7 @@ def train(
                 y = torch.from_numpy(yb).to(device)
                 optimizer.zero_grad(set_to_none=True)
                 logits = model(x)
-                loss = loss_fn(logits, y)
+                loss = loss_fn(logits, y, x)
                 loss.backward()
                 optimizer.step()
                 if scheduler is not None:
@@ -415,6 +461,7 @@ def train(
         "threads": torch.get_num_threads(),
         "device": _device_name(device),
         **stats,
+        **({"teacher": teacher_info} if teacher_info else {}),
     }
     final = save_checkpoint(
         make_checkpoint(model, recipe["model"]["name"], args, recipe, metrics),

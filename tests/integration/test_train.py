@@ -162,3 +162,52 @@ def test_auto_device_trains_on_what_is_there(mnist_env, tmp_path):
     )  # fmt: skip
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert result.metrics["device"].split(":")[0] == expected
+
+
+def test_distillation_trains_and_records_its_teacher(mnist_env, tiny_checkpoint, tmp_path):
+    from edgemnist.atomic import sha256_file
+    from edgemnist.training.trainer import train_recipe
+
+    sets = [
+        f"train.distill_from={json.dumps(str(tiny_checkpoint))}",
+        "train.distill_temperature=1.0",  # T = 4 learns too slowly for a 2-epoch, 1000-image run
+        "train.batch_size=32",
+    ]
+    result = train_recipe(
+        "lenet5", overrides=sets, limit=1000, epochs=2, threads=1, quiet=True,
+        run_dir=tmp_path / "kd",
+    )  # fmt: skip
+    teacher = result.metrics["teacher"]
+    assert teacher["model"] == "lenet5" and teacher["sha256"] == sha256_file(tiny_checkpoint)
+    assert result.history[-1]["test_acc"] > 50.0  # 1000 images, 2 epochs: far above chance
+    saved = torch.load(result.checkpoint, weights_only=True)
+    assert saved["recipe"]["train"]["distill_from"] == str(tiny_checkpoint)
+
+
+def test_distillation_with_alpha_zero_is_plain_training(mnist_env, tiny_checkpoint, tmp_path):
+    from edgemnist.training.trainer import train_recipe
+
+    common = dict(limit=500, epochs=1, threads=1, quiet=True)
+    plain = train_recipe("lenet5", run_dir=tmp_path / "a", **common)
+    kd = train_recipe(
+        "lenet5",
+        overrides=[
+            f"train.distill_from={json.dumps(str(tiny_checkpoint))}",
+            "train.distill_alpha=0",
+        ],
+        run_dir=tmp_path / "b",
+        **common,
+    )
+    a = torch.load(plain.checkpoint, weights_only=True)["state_dict"]
+    b = torch.load(kd.checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_missing_teacher_is_a_one_line_error_before_training(mnist_env, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, stderr = _run(
+        capsys, "train", "edge", "--out", str(out), "--set",
+        f"train.distill_from={json.dumps(str(tmp_path / 'nope.pt'))}", *TINY,
+    )  # fmt: skip
+    assert code == 1 and "distill_from" in stderr and "not found" in stderr
+    assert len(stderr.strip().splitlines()) == 1 and not out.exists()
