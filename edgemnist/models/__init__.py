@@ -30,6 +30,29 @@ def model_class(name: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), cls)
 
 
+def full_args(name: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """``kwargs`` completed with the constructor's defaults, as plain lists/numbers/strings.
+
+    Checkpoints store this, so a model rebuilt from one does not depend on defaults that a later
+    version of the code may change.
+    """
+    import inspect
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        return value
+
+    params = inspect.signature(model_class(name)).parameters
+    out = {
+        k: plain(p.default)
+        for k, p in params.items()
+        if p.default is not inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+    }
+    out.update({k: plain(v) for k, v in kwargs.items()})
+    return out
+
+
 def build_model(name: str, **kwargs: Any) -> Any:
     """Instantiate model ``name`` with constructor ``kwargs`` (unknown kwargs -> ConfigError)."""
     cls = model_class(name)

@@ -300,7 +300,7 @@ def train(
     import torch
 
     from edgemnist.data.mnist import load_split
-    from edgemnist.models import build_model
+    from edgemnist.models import build_model, full_args
     from edgemnist.models.stats import summary
     from edgemnist.paths import runs_dir
     from edgemnist.training.checkpoint import (
@@ -330,8 +330,8 @@ def train(
     train_x, train_y = train_x[tr_idx], train_y[tr_idx].astype(np.int64)
     test_x, test_y = test_x[te_idx], test_y[te_idx].astype(np.int64)
 
-    args = model_args(recipe)
-    model = build_model(recipe["model"]["name"], **args)
+    model = build_model(recipe["model"]["name"], **model_args(recipe))
+    args = full_args(recipe["model"]["name"], model_args(recipe))  # what the checkpoint keeps
     stats = summary(model)
     memory_format = torch.channels_last if tr["channels_last"] else torch.contiguous_format
     model = model.to(device=device, memory_format=memory_format)

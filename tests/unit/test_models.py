@@ -52,3 +52,15 @@ def test_bad_model_args_are_a_config_error():
         build_model("lenet5", widht=3)
     with pytest.raises(ConfigError, match="unknown model"):
         build_model("alexnet")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_full_args_rebuild_the_same_model_without_defaults(name):
+    from edgemnist.models import full_args
+
+    args = full_args(name, {"num_classes": 10})
+    assert all(not isinstance(v, tuple) for v in args.values())  # plain lists for checkpoints
+    a, b = build_model(name), build_model(name, **args)
+    assert {k: v.shape for k, v in a.state_dict().items()} == {
+        k: v.shape for k, v in b.state_dict().items()
+    }
