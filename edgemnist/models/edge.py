@@ -13,7 +13,7 @@ Design, measured with ONNX Runtime at batch 1 on one CPU thread (see benchmarks/
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -44,12 +44,22 @@ class SeparableBlock(nn.Sequential):
         )
 
 
+BlockSpec = Sequence[Any]  # (channels, stride) or (channels, stride, "conv" | "sep")
+
+
 class EdgeNet(nn.Module):
-    """Stem (3x3, stride 2) -> separable blocks -> global average pool -> linear.
+    """Stride-2 stem -> conv blocks -> flatten (or global average pool) -> one linear layer.
 
     Args:
         stem: channels of the stride-2 stem conv.
-        blocks: ``(channels, stride)`` per separable block; stride 2 halves the resolution.
+        stem_kernel: its kernel size (5 sees a whole stroke pair at stride 2; 3 is cheaper).
+        blocks: ``(channels, stride, kind)`` per block; stride 2 halves the resolution. ``kind``
+            is ``"conv"`` (dense 3x3 + BN + ReLU) or ``"sep"`` (3x3 depthwise + 1x1 pointwise,
+            each with BN + ReLU); a two-element block is ``"sep"`` (the first EdgeNet's form).
+        squeeze: channels of an optional 1x1 conv after the blocks (0 = none), to shrink what
+            the flatten head sees.
+        head: ``"flatten"`` (keeps where each feature is: the classifier sees all 7x7 cells)
+            or ``"gap"`` (global average pool: fewer parameters, position-blind).
         dropout: before the classifier.
         bn_momentum: PyTorch convention (0.1 default = Keras 0.9).
     """
@@ -57,22 +67,44 @@ class EdgeNet(nn.Module):
     def __init__(
         self,
         stem: int = 16,
-        blocks: Sequence[Tuple[int, int]] = ((32, 1), (64, 2), (64, 1), (96, 1)),
+        stem_kernel: int = 5,
+        blocks: Sequence[BlockSpec] = ((32, 2, "conv"), (16, 1, "conv")),
+        squeeze: int = 0,
+        head: str = "flatten",
         dropout: float = 0.0,
         bn_momentum: float = 0.1,
         num_classes: int = 10,
     ) -> None:
         super().__init__()
-        layers = [conv_bn_relu(1, stem, 3, 2, bn_momentum=bn_momentum)]
+        if head not in ("flatten", "gap"):
+            raise TypeError(f"head must be 'flatten' or 'gap', got {head!r}")
+        layers = [conv_bn_relu(1, stem, int(stem_kernel), 2, bn_momentum=bn_momentum)]
+        size = _out_size(28, int(stem_kernel), 2)
         c = stem
-        for c_out, stride in blocks:
-            layers.append(SeparableBlock(c, int(c_out), int(stride), bn_momentum))
-            c = int(c_out)
+        for spec in blocks:
+            c_out, stride = int(spec[0]), int(spec[1])
+            kind = str(spec[2]) if len(spec) > 2 else "sep"
+            if kind == "sep":
+                layers.append(SeparableBlock(c, c_out, stride, bn_momentum))
+            elif kind == "conv":
+                layers.append(conv_bn_relu(c, c_out, 3, stride, bn_momentum=bn_momentum))
+            else:
+                raise TypeError(f"block kind must be 'conv' or 'sep', got {kind!r}")
+            size = _out_size(size, 3, stride)
+            c = c_out
+        if squeeze:
+            layers.append(conv_bn_relu(c, int(squeeze), 1, bn_momentum=bn_momentum))
+            c = int(squeeze)
         self.features = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.pool = nn.AdaptiveAvgPool2d(1) if head == "gap" else nn.Identity()
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(c, num_classes)
+        self.classifier = nn.Linear(c if head == "gap" else c * size * size, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.features(x)).flatten(1)
         return self.classifier(self.dropout(x))
+
+
+def _out_size(size: int, kernel: int, stride: int) -> int:
+    """Output side of a conv with ``padding = kernel // 2``."""
+    return (size + 2 * (kernel // 2) - kernel) // stride + 1

@@ -80,6 +80,11 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
         "distill_from": "",
         "distill_alpha": 0.5,
         "distill_temperature": 4.0,
+        # online: the teacher sees every augmented batch (exact; costs a teacher forward pass
+        # per batch: vgg_bn on one CPU thread is 5-8x an EdgeNet training step). cached: the
+        # teacher's logits on the clean training images, computed once (one pass) and reused
+        # for every augmented view of that image.
+        "distill_mode": "online",
     },
     "eval": {"batch_size": 1000},
 }
@@ -89,6 +94,7 @@ CHOICES = {
     "train.schedule": ("onecycle", "cosine", "none"),
     "train.loss": ("cross_entropy", "label_smoothing", "focal"),
     "train.device": ("cpu", "cuda", "auto"),
+    "train.distill_mode": ("online", "cached"),
 }
 
 

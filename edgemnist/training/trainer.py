@@ -338,15 +338,27 @@ def train(
     task_loss = make_loss(tr)
     teacher, teacher_info = _load_teacher(tr["distill_from"], device)
     alpha, temperature = tr["distill_alpha"], tr["distill_temperature"]
+    cached = None
+    if teacher is not None and tr["distill_mode"] == "cached":
+        # one pass over the clean training images; the teacher is not needed after it
+        cached = torch.from_numpy(predict_logits(teacher, train_x, 1000, device)).to(device)
+        teacher_info["mode"] = "cached"
+        teacher = None
+    elif teacher is not None:
+        teacher_info["mode"] = "online"
 
-    def loss_fn(logits: Any, y: Any, x: Any) -> Any:
+    def loss_fn(logits: Any, y: Any, x: Any, idx: Any) -> Any:
         loss = task_loss(logits, y)
-        if teacher is None:
+        if teacher is None and cached is None:
             return loss
-        with torch.no_grad():
-            soft = teacher(x)
+        if cached is not None:
+            soft = cached[idx]
+        else:
+            with torch.no_grad():
+                soft = teacher(x)
         return (1.0 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
 
+    positions = np.arange(len(train_y))  # batches carry indices: labels and cached logits
     optimizer = _make_optimizer(model, tr)
     steps_per_epoch = (len(train_y) + tr["batch_size"] - 1) // tr["batch_size"]
     scheduler = _make_scheduler(optimizer, tr, steps_per_epoch)
@@ -380,10 +392,11 @@ def train(
         run_dir = Path(resume) if Path(resume).is_dir() else state_path.parent
 
     if dry_run:
-        xb, yb = next(_batches(train_x, train_y, tr["batch_size"], seed, 0, augment_cfg))
+        xb, ib = next(_batches(train_x, positions, tr["batch_size"], seed, 0, augment_cfg))
         model.train()
         x = _to_tensor(xb).to(device)
-        loss = loss_fn(model(x), torch.from_numpy(yb).to(device), x)
+        y, ib_t = torch.from_numpy(train_y[ib]).to(device), torch.from_numpy(ib).to(device)
+        loss = loss_fn(model(x), y, x, ib_t)
         loss.backward()
         return TrainResult(
             run_dir, run_dir / "model.pt", {"dry_run": True, "loss": float(loss.detach()), **stats}
@@ -400,17 +413,17 @@ def train(
             t0 = time.perf_counter()
             seen = correct = 0
             loss_sum = 0.0
-            for xb, yb in _batches(train_x, train_y, tr["batch_size"], seed, epoch, augment_cfg):
+            for xb, ib in _batches(train_x, positions, tr["batch_size"], seed, epoch, augment_cfg):
                 x = _to_tensor(xb).to(device).contiguous(memory_format=memory_format)
-                y = torch.from_numpy(yb).to(device)
+                y = torch.from_numpy(train_y[ib]).to(device)
                 optimizer.zero_grad(set_to_none=True)
                 logits = model(x)
-                loss = loss_fn(logits, y, x)
+                loss = loss_fn(logits, y, x, torch.from_numpy(ib).to(device))
                 loss.backward()
                 optimizer.step()
                 if scheduler is not None:
                     scheduler.step()
-                n = len(yb)
+                n = len(ib)
                 seen += n
                 loss_sum += float(loss.detach()) * n
                 correct += int((logits.argmax(1) == y).sum())

@@ -164,7 +164,8 @@ def test_auto_device_trains_on_what_is_there(mnist_env, tmp_path):
     assert result.metrics["device"].split(":")[0] == expected
 
 
-def test_distillation_trains_and_records_its_teacher(mnist_env, tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("mode", ["online", "cached"])
+def test_distillation_trains_and_records_its_teacher(mnist_env, tiny_checkpoint, tmp_path, mode):
     from edgemnist.atomic import sha256_file
     from edgemnist.training.trainer import train_recipe
 
@@ -172,6 +173,7 @@ def test_distillation_trains_and_records_its_teacher(mnist_env, tiny_checkpoint,
         f"train.distill_from={json.dumps(str(tiny_checkpoint))}",
         "train.distill_temperature=1.0",  # T = 4 learns too slowly for a 2-epoch, 1000-image run
         "train.batch_size=32",
+        f"train.distill_mode={mode}",
     ]
     result = train_recipe(
         "lenet5", overrides=sets, limit=1000, epochs=2, threads=1, quiet=True,
@@ -179,6 +181,7 @@ def test_distillation_trains_and_records_its_teacher(mnist_env, tiny_checkpoint,
     )  # fmt: skip
     teacher = result.metrics["teacher"]
     assert teacher["model"] == "lenet5" and teacher["sha256"] == sha256_file(tiny_checkpoint)
+    assert teacher["mode"] == mode
     assert result.history[-1]["test_acc"] > 50.0  # 1000 images, 2 epochs: far above chance
     saved = torch.load(result.checkpoint, weights_only=True)
     assert saved["recipe"]["train"]["distill_from"] == str(tiny_checkpoint)
