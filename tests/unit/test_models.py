@@ -30,6 +30,30 @@ def test_edge_is_small():
     m = build_model("edge")
     assert count_params(m) < 20_000
     assert count_macs(m) < 1_000_000
+    # stem 5x5: 16*25*14*14; 16->32 3x3 s2: 32*144*7*7; 32->16 3x3: 16*288*7*7; FC 784->10
+    assert count_macs(m) == 78400 + 225792 + 225792 + 7840
+
+
+def test_edge_separable_v1_layout_still_builds_with_its_counts():
+    v1 = dict(stem_kernel=3, blocks=[[32, 1], [64, 2], [64, 1], [96, 1]], head="gap")
+    m = build_model("edge", **v1)
+    assert (count_params(m), count_macs(m)) == (16394, 830432)  # the v1 checkpoints' numbers
+    assert any(c.groups > 1 for c in m.modules() if isinstance(c, torch.nn.Conv2d))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [({"head": "avg"}, "head must be"), ({"blocks": [[8, 1, "dw"]]}, "block kind must be")],
+)
+def test_edge_bad_options_are_config_errors(args, message):
+    with pytest.raises(ConfigError, match=message):
+        build_model("edge", **args)
+
+
+def test_edge_flatten_head_follows_the_strides():
+    m = build_model("edge", blocks=[[8, 2, "conv"], [8, 2, "conv"]], squeeze=4)
+    assert m.classifier.in_features == 4 * 4 * 4  # 28 -> 14 -> 7 -> 4
+    assert m(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
 def test_vgg_bn_is_the_specified_stack():
