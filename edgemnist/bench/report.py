@@ -241,6 +241,9 @@ def harness_line(doc: Dict[str, Any]) -> Optional[str]:
             f"; ONNX Runtime session.run of an Identity graph {ort['latency_us']['p50']:.1f} µs "
             f"p50, {ort['latency_us']['p99']:.1f} µs p99"
         )
+        bound = ort.get("bound_latency_us")
+        if bound:
+            text += f" ({bound['p50']:.1f} µs p50 through I/O binding, the runner's CPU path)"
     return text + "."
 
 

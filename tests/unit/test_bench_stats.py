@@ -158,3 +158,4 @@ def test_measure_overhead_reports_the_harness_floor():
     assert wrapper["min"] >= timed["min"]
     ort = report["ort_identity"]
     assert ort["status"] == "ok" and ort["latency_us"]["n"] >= 200
+    assert ort["bound_latency_us"]["n"] >= 200 and ort["bound_latency_us"]["min"] > 0
