@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -98,26 +97,23 @@ def candidate_configs(
 def measure(
     model: Path, provider: str, threads: int, runs: int = 300, warmup: int = 30
 ) -> Dict[str, Any]:
-    """Batch-1 latency of ``model`` on one provider/thread setting (microseconds)."""
-    ort = _ort()
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    providers = (
-        [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
-    )
-    sess = ort.InferenceSession(str(model), opts, providers=providers)
-    name = sess.get_inputs()[0].name
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((1, 1, 28, 28)).astype(np.float32)
-    feed = {name: x}
-    for _ in range(warmup):
-        sess.run(None, feed)
-    samples = np.empty(runs, dtype=np.float64)
-    for i in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, feed)
-        samples[i] = time.perf_counter() - t0
+    """Batch-1 latency of ``model`` on one provider/thread setting (microseconds).
+
+    Measured through :class:`~edgemnist.runners.onnxruntime.OnnxRuntimeRunner`, so the choice
+    is made with exactly the session options it will run with (spinning off above one thread,
+    I/O binding on CPU) and the same backend-call timer as ``edgemnist bench``.
+    """
+    from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
+
+    x = np.random.default_rng(0).standard_normal((1, 1, 28, 28)).astype(np.float32)
+    runner = OnnxRuntimeRunner(model, threads=threads, providers=[provider], verify_hash=False)
+    with runner:
+        for _ in range(warmup):
+            runner.infer(x)
+        samples = np.empty(runs, dtype=np.float64)
+        for i in range(runs):
+            runner.infer(x)
+            samples[i] = runner.last_latency_s
     us = samples * 1e6
     return {
         "provider": provider,
