@@ -30,7 +30,7 @@ import numpy as np
 
 from edgemnist.bench import SCHEMA_VERSION
 from edgemnist.bench.rows import READY, RowSpec
-from edgemnist.bench.stats import CV_WARN, Summary, cdf_points
+from edgemnist.bench.stats import CV_WARN, Summary, cdf_points, summarize
 from edgemnist.bench.timing import TimingConfig, measure_overhead, pinned, time_backend, time_wall
 from edgemnist.constants import normalize
 from edgemnist.errors import ConfigError, EdgeMnistError
@@ -55,6 +55,11 @@ class BenchConfig:
     gate_points: float = 0.10
     quick: bool = False
     overhead: bool = True
+    #: batch-1 latency is taken in this many rounds that visit every row in turn, each with
+    #: 1/rounds of the budget, and the samples merged. On a machine whose speed drifts (a
+    #: shared VM, a board warming up) one-row-at-a-time timing hands one row a slow minute and
+    #: the next a fast one; interleaving spreads the drift over every row alike.
+    rounds: int = 3
 
     def __post_init__(self) -> None:
         if not self.batch_sizes or any(int(b) < 1 for b in self.batch_sizes):
@@ -63,6 +68,8 @@ class BenchConfig:
             raise ConfigError("--threads must be at least 1")
         if self.limit is not None and self.limit < 1:
             raise ConfigError("the image limit must be at least 1")
+        if self.rounds < 1:
+            raise ConfigError("--rounds must be at least 1")
 
     @classmethod
     def quick_default(cls, **overrides: Any) -> BenchConfig:
@@ -72,6 +79,7 @@ class BenchConfig:
             "latency": TimingConfig(warmup_s=0.05, min_iters=50, min_time_s=0.25, max_time_s=2.0),
             "limit": 2000,
             "quick": True,
+            "rounds": 1,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -87,6 +95,18 @@ class BenchConfig:
 
     def e2e_timing(self) -> TimingConfig:
         return self.latency.scaled(time_factor=0.5, iter_factor=0.5)
+
+    def round_timing(self) -> TimingConfig:
+        """One latency round's budget: 1/rounds of the time and iterations (same total)."""
+        if self.rounds == 1:
+            return self.latency
+        n, lat = self.rounds, self.latency
+        return TimingConfig(
+            warmup_s=lat.warmup_s / n,
+            min_iters=-(-lat.min_iters // n),  # ceil: the rounds together reach min_iters
+            min_time_s=lat.min_time_s / n,
+            max_time_s=lat.max_time_s / n,
+        )
 
 
 def peak_rss_mb() -> Optional[float]:
@@ -164,6 +184,7 @@ def run_row(
     config: BenchConfig,
     progress: Optional[Progress] = None,
     x_all: Optional[np.ndarray] = None,
+    rounds: Optional[List[Any]] = None,
 ) -> Tuple[Dict[str, Any], Optional[np.ndarray]]:
     """Benchmark one row.
 
@@ -174,6 +195,9 @@ def run_row(
         config: the budget.
         progress: called with a short message before each phase.
         x_all: ``images_u8`` already normalized (computed here when None).
+        rounds: when given (``config.rounds`` > 1), the batch-1 latency here is the first
+            round only, and a row that ran is appended as ``(result, runner, x1, samples)``
+            with its runner left open for :func:`latency_rounds` (which closes it).
 
     Returns:
         ``(row result dict, predictions or None)``.
@@ -207,11 +231,9 @@ def run_row(
         phase = "latency"
         say(f"{row.label}: batch-1 latency")
         x1 = np.ascontiguousarray(x_all[:1])
-        timed = time_backend(runner, x1, config.latency)
-        lat = timed.summary_us()
-        result["latency_us"] = lat.as_dict()
-        result["latency_cdf_us"] = [round(v * 1e6, 3) for v in cdf_points(timed.samples_s, 500)]
-        result["warnings"] += _warnings_for(lat, "batch-1 latency", timed.capped)
+        budget = config.round_timing() if rounds is not None else config.latency
+        timed = time_backend(runner, x1, budget)
+        _set_latency(result, timed.samples_s, timed.capped)
 
         phase = "end-to-end"
         say(f"{row.label}: end-to-end")
@@ -230,6 +252,9 @@ def run_row(
             say(f"{row.label}: throughput at batch {batch}")
             result["throughput"].append(_throughput(runner, x_all, batch, config))
         result["status"] = "ok"
+        if rounds is not None:
+            rounds.append((result, runner, x1, list(timed.samples_s), timed.capped))
+            runner = None  # latency_rounds() closes it
     except EdgeMnistError as exc:
         result["status"], result["reason"] = "error", f"{phase}: {_one_line(exc)}"
     except Exception as exc:  # one broken backend must not lose the other rows
@@ -244,6 +269,57 @@ def run_row(
     if peak is not None and rss_before is not None:
         result["rss_growth_mb"] = round(peak - rss_before, 1)
     return result, preds
+
+
+def _set_latency(result: Dict[str, Any], samples_s: Sequence[float], capped: bool) -> None:
+    """Fill a row's batch-1 latency fields (and its CV warning) from samples in seconds."""
+    lat = summarize(list(samples_s)).scaled(1e6)
+    result["latency_us"] = lat.as_dict()
+    result["latency_cdf_us"] = [round(v * 1e6, 3) for v in cdf_points(list(samples_s), 500)]
+    result["warnings"] = [w for w in result["warnings"] if not w.startswith("batch-1 latency")]
+    result["warnings"] += _warnings_for(lat, "batch-1 latency", capped)
+
+
+def latency_rounds(
+    kept: List[Any], config: BenchConfig, progress: Optional[Progress] = None
+) -> None:
+    """Rounds 2..N of batch-1 latency, visiting every kept row in turn; merge and close.
+
+    Each row's summary and CDF are recomputed from all its samples; ``latency_rounds_p50_us``
+    lists the p50 of each round, so drift between rounds stays visible. A row whose later
+    round fails keeps what it measured and says so in a warning.
+    """
+    say = progress or (lambda _msg: None)
+    samples = {id(r): list(s) for r, _runner, _x, s, _c in kept}
+    per_round = {id(r): [_p50_us(s)] for r, _runner, _x, s, _c in kept}
+    failed: Dict[int, str] = {}
+    try:
+        for n in range(2, config.rounds + 1):
+            for result, runner, x1, _s, _c in kept:
+                if id(result) in failed:
+                    continue
+                say(f"{result['label']}: batch-1 latency, round {n} of {config.rounds}")
+                try:
+                    timed = time_backend(runner, x1, config.round_timing())
+                except Exception as exc:  # keep the rounds already measured
+                    failed[id(result)] = f"round {n}: {_one_line(exc)}"
+                    continue
+                samples[id(result)] += timed.samples_s
+                per_round[id(result)].append(_p50_us(timed.samples_s))
+    finally:
+        for result, runner, _x, _s, capped in kept:
+            with contextlib.suppress(Exception):
+                runner.close()
+            _set_latency(result, samples[id(result)], capped)
+            result["latency_rounds_p50_us"] = per_round[id(result)]
+            if id(result) in failed:
+                result["warnings"].append(
+                    f"batch-1 latency: later rounds stopped ({failed[id(result)]})"
+                )
+
+
+def _p50_us(samples_s: Sequence[float]) -> float:
+    return round(float(np.percentile(np.asarray(samples_s) * 1e6, 50)), 3)
 
 
 def _throughput(runner: Any, x_all: np.ndarray, batch: int, config: BenchConfig) -> Dict[str, Any]:
@@ -441,11 +517,20 @@ def run_bench(
                 ),
                 threads=config.threads,
             )
-        for row in rows:
-            result, p = run_row(row, images, labels, config, say, x_all)
-            results.append(result)
-            if p is not None:
-                preds[row.id] = p
+        kept: Optional[List[Any]] = [] if config.rounds > 1 else None
+        try:
+            for row in rows:
+                result, p = run_row(row, images, labels, config, say, x_all, rounds=kept)
+                results.append(result)
+                if p is not None:
+                    preds[row.id] = p
+            if kept:
+                pending, kept = kept, []
+                latency_rounds(pending, config, say)  # closes the runners
+        finally:
+            for item in kept or []:  # interrupted before the rounds: close what is open
+                with contextlib.suppress(Exception):
+                    item[1].close()
     add_agreement(results, preds)
     models = {r["artifact"]: r["sha256"] for r in results if r.get("sha256")}
     doc: Dict[str, Any] = {

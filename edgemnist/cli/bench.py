@@ -74,6 +74,14 @@ def bench_cmd(
     min_time_s: Annotated[
         Optional[float], typer.Option("--min-time-s", min=0, help="Minimum timed seconds [1.5].")
     ] = None,
+    rounds: Annotated[
+        Optional[int],
+        typer.Option(
+            "--rounds",
+            min=1,
+            help="Batch-1 latency in N rounds taken in turn over all rows [3; --quick 1].",
+        ),
+    ] = None,
     quick: Annotated[
         bool,
         typer.Option(
@@ -134,6 +142,7 @@ def bench_cmd(
         limit=limit if limit is not None else cfg.limit,
         gate_points=gate,
         quick=quick,
+        rounds=cfg.rounds if rounds is None else rounds,
     )
     # only a real command line is worth recording (not pytest's when called from Python)
     called = bool(sys.argv) and Path(sys.argv[0]).name in ("edgemnist", "__main__.py")

@@ -235,3 +235,81 @@ def test_tensorrt_target_qdq_is_simulated_in_float_and_named(tmp_path):
     row = next(r for r in rows if r.artifact == path)
     assert row.options == {"graph_opt": "disable"}
     assert "simulated in float" in row.label and "[model.int8-trt.onnx]" in row.label
+
+
+def test_latency_rounds_visit_rows_in_turn_and_merge_samples(tmp_path):
+    """Two real ONNX Runtime rows, three rounds: samples add up, each round is recorded, and
+    the rows alternate (A, B, A, B, A, B) so drift hits both alike."""
+    pytest.importorskip("onnxruntime")
+    from edgemnist.bench.report import validate
+    from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
+
+    for name in ("a", "b"):
+        linear_onnx(tmp_path / name / "model.onnx", seed=len(name))
+    rows = plan_rows(
+        run_dirs=[tmp_path / "a", tmp_path / "b"],
+        availability=fake_availability(("torch", "tensorrt")),
+    )
+    order, closed = [], []
+    real_infer, real_close = OnnxRuntimeRunner.infer, OnnxRuntimeRunner.close
+
+    def spy_infer(self, x):
+        if x.shape[0] == 1:
+            order.append(self.path.parent.name)
+        return real_infer(self, x)
+
+    def spy_close(self):
+        closed.append(self.path.parent.name)
+        return real_close(self)
+
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, size=(50, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=50).astype(np.uint8)
+    config = BenchConfig(
+        batch_sizes=(1,),
+        latency=TimingConfig(warmup_s=0.0, min_iters=30, min_time_s=0.0),
+        overhead=False,
+        rounds=3,
+    )
+    mp = pytest.MonkeyPatch()
+    mp.setattr(OnnxRuntimeRunner, "infer", spy_infer)
+    mp.setattr(OnnxRuntimeRunner, "close", spy_close)
+    try:
+        doc = run_bench(rows, config, data=(images, labels))
+    finally:
+        mp.undo()
+    ran = [r for r in doc["rows"] if r["status"] == "ok"]
+    assert [r["id"] for r in ran] == ["a/onnxruntime-fp32", "b/onnxruntime-fp32"]
+    for r in ran:
+        assert r["latency_us"]["n"] >= 30  # 3 rounds x ceil(30 / 3)
+        assert len(r["latency_rounds_p50_us"]) == 3 and min(r["latency_rounds_p50_us"]) > 0
+    assert doc["config"]["rounds"] == 3 and validate(doc) == []
+    # rounds 2 and 3 alternate between the rows (round 1 sits inside each row's own pass)
+    later = [name for i, name in enumerate(order) if i > 0 and order[i - 1] != name]
+    assert later[-4:] == ["a", "b", "a", "b"]
+    assert sorted(closed) == ["a", "b"]
+
+
+def test_a_later_round_that_fails_keeps_what_was_measured():
+    from edgemnist.bench.run import latency_rounds
+    from edgemnist.errors import InputError
+    from edgemnist.runners.base import Runner
+
+    class FailsLater(Runner):  # test double: round 1 is given below; any later call fails
+        name = "fails-later"
+
+        def _load(self):
+            pass
+
+        def _infer(self, x):
+            raise InputError("device lost")
+
+    runner = FailsLater().load()
+    x1 = np.zeros((1, 1, 28, 28), np.float32)
+    result = {"label": "fails", "warnings": []}
+    first = [1e-5, 2e-5, 3e-5]
+    config = BenchConfig(latency=TimingConfig(0.0, 6, 0.0), rounds=2)
+    latency_rounds([(result, runner, x1, first, False)], config)
+    assert result["latency_us"]["n"] == 3 and result["latency_rounds_p50_us"] == [20.0]
+    assert any("later rounds stopped" in w and "device lost" in w for w in result["warnings"])
+    assert not runner.loaded  # closed all the same
