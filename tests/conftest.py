@@ -72,3 +72,18 @@ def tiny_checkpoint(mnist_dir, tmp_path_factory) -> Path:
         opt.step()
     path = tmp_path_factory.mktemp("tiny") / "model.pt"
     return save_checkpoint(make_checkpoint(model.eval(), "lenet5", {}), path)
+
+
+class Interrupted(Exception):
+    """Raised by the ``interrupt`` fixture's callback: a training run stopped after an epoch."""
+
+
+@pytest.fixture
+def interrupt():
+    """``(Interrupted, on_epoch)``: an ``on_epoch`` callback that stops training after epoch 1
+    (after its checkpoint is written), to test ``--resume``."""
+
+    def on_epoch(row):
+        raise Interrupted(row["epoch"])
+
+    return Interrupted, on_epoch

@@ -51,20 +51,18 @@ def test_deterministic_cuda_runs_repeat_exactly(mnist_env, tmp_path):
     assert runs[0].history[-1]["train_loss"] == runs[1].history[-1]["train_loss"]
 
 
-def test_cuda_resume_is_bit_identical_to_an_uninterrupted_run(mnist_env, tmp_path):
+def test_cuda_resume_is_bit_identical_to_an_uninterrupted_run(mnist_env, tmp_path, interrupt):
     from edgemnist.training.trainer import train_recipe
 
     full = train_recipe("lenet5", overrides=SETS, epochs=2, run_dir=tmp_path / "full", **COMMON)
 
-    class Interrupted(Exception):
-        pass
-
-    def interrupt(row):
-        raise Interrupted(row["epoch"])
+    Interrupted, stop_after_epoch = interrupt
 
     part = tmp_path / "part"
     with pytest.raises(Interrupted):
-        train_recipe("lenet5", overrides=SETS, epochs=2, run_dir=part, on_epoch=interrupt, **COMMON)
+        train_recipe(
+            "lenet5", overrides=SETS, epochs=2, run_dir=part, on_epoch=stop_after_epoch, **COMMON
+        )
     resumed = train_recipe("lenet5", overrides=SETS, epochs=2, resume=part, **COMMON)
     a = torch.load(full.checkpoint, weights_only=True)["state_dict"]
     b = torch.load(resumed.checkpoint, weights_only=True)["state_dict"]

@@ -50,7 +50,7 @@ def test_checkpoint_rebuilds_model_with_weights_only(mnist_env, tmp_path, capsys
         assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_resume_continues_exactly_where_it_stopped(mnist_env, tmp_path, capsys):
+def test_resume_continues_exactly_where_it_stopped(mnist_env, tmp_path, capsys, interrupt):
     from edgemnist.training.trainer import train_recipe
 
     common = dict(
@@ -62,15 +62,11 @@ def test_resume_continues_exactly_where_it_stopped(mnist_env, tmp_path, capsys):
     )
     straight = train_recipe("lenet5", run_dir=tmp_path / "straight", **common)
 
-    class Interrupted(Exception):
-        pass
-
-    def interrupt(row):
-        raise Interrupted(row["epoch"])
+    Interrupted, stop_after_epoch = interrupt
 
     partial = tmp_path / "partial"
     with pytest.raises(Interrupted):
-        train_recipe("lenet5", run_dir=partial, on_epoch=interrupt, **common)
+        train_recipe("lenet5", run_dir=partial, on_epoch=stop_after_epoch, **common)
     assert not (partial / "model.pt").exists()  # only the resumable last.pt
     code, _, _ = _run(
         capsys,
