@@ -4,6 +4,11 @@ Reads every ``<runs>/*/model.pt`` (checkpoint metrics: test accuracy, params, MA
 training wall time, seed), groups by recipe name, and prints one Markdown row per recipe:
 accuracy mean ± sample sd over seeds, and each seed's accuracy.
 
+A run directory named ``<recipe>-<variant>-s<seed>`` (a recipe run with ``--set`` overrides
+into a directory of its own, e.g. ``edge-v2-s0`` for the ``edge`` recipe as it was before a
+redesign) is grouped as ``<recipe>-<variant>``, so that variants never mix with the recipe's
+own runs; the checkpoint's resolved recipe says exactly what differed.
+
 Usage:
     .venv/bin/python benchmarks/training_table.py runs/ [--json out.json]
 """
@@ -11,9 +16,16 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
+
+
+def group_name(run_dir: str, recipe: str) -> str:
+    """``edge-v2-s0`` trained with recipe ``edge`` -> ``edge-v2``; ``edge-s1`` -> ``edge``."""
+    stem = re.sub(r"-s\d+$", "", run_dir)
+    return stem if stem.startswith(recipe + "-") else recipe
 
 
 def collect(runs: Path) -> dict:
@@ -23,7 +35,8 @@ def collect(runs: Path) -> dict:
     for ckpt_path in sorted(runs.glob("*/model.pt")):
         ckpt = load_checkpoint(ckpt_path)
         m = ckpt["metrics"]
-        groups[ckpt["recipe"].get("name", ckpt["model"]["name"])].append(
+        recipe = ckpt["recipe"].get("name", ckpt["model"]["name"])
+        groups[group_name(ckpt_path.parent.name, recipe)].append(
             {
                 "run": ckpt_path.parent.name,
                 "seed": m.get("seed"),
