@@ -87,3 +87,17 @@ def interrupt():
         raise Interrupted(row["epoch"])
 
     return Interrupted, on_epoch
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """``load(name)``: import ``benchmarks/<name>.py`` (scripts, not a package) as a module."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
+
+    return load

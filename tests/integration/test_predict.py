@@ -31,17 +31,7 @@ from edgemnist.runners.onnxruntime import OnnxRuntimeRunner  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
 N_PHOTOS = 300
-
-
-def _photos_module():
-    spec = importlib.util.spec_from_file_location(
-        "predict_photos", REPO / "benchmarks" / "predict_photos.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +79,12 @@ def quick_model(mnist_dir: Path, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def photos(mnist_dir: Path, tmp_path_factory):
+def photos(mnist_dir: Path, tmp_path_factory, benchmark_script):
     """N_PHOTOS photo-like PNG files of test digits, their labels and the raw digits."""
     images, labels = load_split("test", root=mnist_dir)
     idx = np.random.default_rng(7).choice(len(labels), N_PHOTOS, replace=False)
     out = tmp_path_factory.mktemp("photos")
-    paths = _photos_module().write_photos(images[idx], out, seed=7)
+    paths = benchmark_script("predict_photos").write_photos(images[idx], out, seed=7)
     return paths, labels[idx], images[idx]
 
 

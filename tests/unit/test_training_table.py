@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _table():
-    spec = importlib.util.spec_from_file_location(
-        "training_table", REPO / "benchmarks" / "training_table.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def test_group_name_keeps_variants_apart():
-    g = _table().group_name
+def test_group_name_keeps_variants_apart(benchmark_script):
+    g = benchmark_script("training_table").group_name
     assert g("edge-s0", "edge") == "edge"
     assert g("edge-v2-s12", "edge") == "edge-v2"
     assert g("vgg_bn-flagship-s1", "vgg_bn-flagship") == "vgg_bn-flagship"
@@ -31,7 +16,7 @@ def test_group_name_keeps_variants_apart():
     assert g("lenet5-s0", "edge") == "edge"
 
 
-def test_collect_and_markdown_from_real_checkpoints(tmp_path):
+def test_collect_and_markdown_from_real_checkpoints(tmp_path, benchmark_script):
     from edgemnist.models import build_model
     from edgemnist.training.checkpoint import make_checkpoint, save_checkpoint
 
@@ -42,7 +27,7 @@ def test_collect_and_markdown_from_real_checkpoints(tmp_path):
         metrics.update(seed=int(run[-1]), train_wall_s=60.0, threads=1)
         ckpt = make_checkpoint(model, "lenet5", {}, {"name": "edge", "train": {}}, metrics)
         save_checkpoint(ckpt, tmp_path / run / "model.pt")
-    table = _table()
+    table = benchmark_script("training_table")
     groups = table.collect(tmp_path)
     assert sorted(groups) == ["edge", "edge-v2"]
     assert [r["test_accuracy"] for r in groups["edge"]] == [99.5, 99.7]
