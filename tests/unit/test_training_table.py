@@ -6,6 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+
 def test_group_name_keeps_variants_apart(benchmark_script):
     g = benchmark_script("training_table").group_name
     assert g("edge-s0", "edge") == "edge"
