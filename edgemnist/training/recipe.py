@@ -44,6 +44,9 @@ DEFAULTS: Dict[str, Dict[str, Any]] = {
         "elastic_sigma": 5.0,
         "elastic_p": 0.5,  # fraction of images that also get an elastic distortion
         "noise_std": 0.0,  # fraction of the pixel range (0.05 = ~13 grey levels)
+        # the last N epochs train on the original images, without augmentation: the test digits
+        # are clean and centred, and a small model spends its last steps fitting those
+        "clean_last_epochs": 0,
         "limit": 0,  # 0 = full 60 000 training images
         "test_limit": 0,  # 0 = full 10 000 test images
     },
@@ -192,6 +195,8 @@ def resolve(raw: Dict[str, Any], overrides: Iterable[str] = (), source: str = "<
     if recipe["train"]["epochs"] < 1:
         raise ConfigError(f"{source}: train.epochs must be >= 1")
     tr = recipe["train"]
+    if not 0 <= recipe["data"]["clean_last_epochs"] <= tr["epochs"]:
+        raise ConfigError(f"{source}: data.clean_last_epochs must be in [0, train.epochs]")
     if not isinstance(tr["distill_from"], str):
         raise ConfigError(f'{source}: train.distill_from must be a checkpoint path or ""')
     if not 0.0 <= tr["distill_alpha"] <= 1.0 or tr["distill_temperature"] <= 0:

@@ -413,7 +413,9 @@ def train(
             t0 = time.perf_counter()
             seen = correct = 0
             loss_sum = 0.0
-            for xb, ib in _batches(train_x, positions, tr["batch_size"], seed, epoch, augment_cfg):
+            clean = epoch >= tr["epochs"] - data["clean_last_epochs"]
+            epoch_aug = None if clean else augment_cfg
+            for xb, ib in _batches(train_x, positions, tr["batch_size"], seed, epoch, epoch_aug):
                 x = _to_tensor(xb).to(device).contiguous(memory_format=memory_format)
                 y = torch.from_numpy(train_y[ib]).to(device)
                 optimizer.zero_grad(set_to_none=True)

@@ -210,3 +210,26 @@ def test_missing_teacher_is_a_one_line_error_before_training(mnist_env, tmp_path
     )  # fmt: skip
     assert code == 1 and "distill_from" in stderr and "not found" in stderr
     assert len(stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_clean_last_epochs_train_on_the_original_images(mnist_env, tmp_path):
+    """A clean epoch is an unaugmented epoch, bit for bit (and augmentation does change it)."""
+    from edgemnist.training.trainer import train_recipe
+
+    common = dict(limit=400, threads=1, quiet=True)
+    aug = ["data.augment=true", "train.schedule=none"]
+
+    def weights(run, **kw):
+        r = train_recipe("lenet5", run_dir=tmp_path / run, **common, **kw)
+        return torch.load(r.checkpoint, weights_only=True)["state_dict"]
+
+    clean_all = weights("a", overrides=aug + ["data.clean_last_epochs=1"], epochs=1)
+    plain = weights("b", overrides=["data.augment=false", "train.schedule=none"], epochs=1)
+    augmented = weights("c", overrides=aug, epochs=1)
+    assert all(torch.equal(clean_all[k], plain[k]) for k in plain)
+    assert not all(torch.equal(augmented[k], plain[k]) for k in plain)
+
+
+def test_clean_last_epochs_beyond_the_run_is_refused(mnist_env, capsys):
+    code, _, stderr = _run(capsys, "train", "edge", "--set", "data.clean_last_epochs=99", *TINY)
+    assert code == 1 and "data.clean_last_epochs must be in [0, train.epochs]" in stderr
