@@ -30,12 +30,22 @@ def test_edge_is_small():
     m = build_model("edge")
     assert count_params(m) < 20_000
     assert count_macs(m) < 1_000_000
+    # stem 5x5: 12*25*14*14; 12->24 3x3 s2: 24*108*7*7; 2x 24->24: 24*216*7*7;
+    # 24->8: 8*216*7*7; FC 392->10
+    assert count_macs(m) == 58800 + 127008 + 2 * 254016 + 84672 + 3920
+    assert count_params(m) == 19102
+
+
+def test_edge_v2_layout_still_builds_with_its_counts():
+    v2 = dict(stem=16, blocks=[[32, 2, "conv"], [16, 1, "conv"]])  # train/edge-fast.toml
+    m = build_model("edge", **v2)
     # stem 5x5: 16*25*14*14; 16->32 3x3 s2: 32*144*7*7; 32->16 3x3: 16*288*7*7; FC 784->10
     assert count_macs(m) == 78400 + 225792 + 225792 + 7840
+    assert count_params(m) == 17594
 
 
 def test_edge_separable_v1_layout_still_builds_with_its_counts():
-    v1 = dict(stem_kernel=3, blocks=[[32, 1], [64, 2], [64, 1], [96, 1]], head="gap")
+    v1 = dict(stem=16, stem_kernel=3, blocks=[[32, 1], [64, 2], [64, 1], [96, 1]], head="gap")
     m = build_model("edge", **v1)
     assert (count_params(m), count_macs(m)) == (16394, 830432)  # the v1 checkpoints' numbers
     assert any(c.groups > 1 for c in m.modules() if isinstance(c, torch.nn.Conv2d))
