@@ -49,7 +49,6 @@ def _root(
     version: bool = typer.Option(
         False,
         "--version",
-        is_flag=True,
         callback=_version,
         is_eager=True,
         help="Print the version.",
