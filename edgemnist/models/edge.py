@@ -16,7 +16,7 @@ training each candidate on this machine (train/README.md, "EdgeNet: what the run
   so depth is what the parameter budget is best spent on: v2 (one 32-channel stride-2 conv and
   one 16-channel conv, 17.6 k parameters, 0.54 M MACs, now ``train/edge-fast.toml``) reached
   99.49 +- 0.08 % over three seeds, a three-conv 24-channel body 99.56 +- 0.05 %, and this
-  four-conv body 99.60 +- 0.01 %.
+  four-conv body 99.60 +- 0.01 % (99.58 +- 0.04 % over five seeds).
 - **Flatten** into one linear layer: the classifier sees where each feature is. A
   global-average-pool head with the same body lost ~0.2 points (99.30 vs 99.51 %, 30 epochs).
   Narrowing the last conv to 8 channels keeps the flatten layer at 3.9 k weights.
