@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import multiprocessing as mp
 import statistics
 import sys
 import tempfile
@@ -58,11 +59,11 @@ def summarize(accs: List[float]) -> Dict[str, float]:
 
 
 def cpu_accuracies(pattern: str) -> List[Dict[str, Any]]:
-    import torch
+    from edgemnist.training.checkpoint import load_checkpoint
 
     rows = []
     for path in sorted(glob.glob(pattern)):
-        m = torch.load(path, map_location="cpu", weights_only=True)["metrics"]
+        m = load_checkpoint(Path(path))["metrics"]
         rows.append({"checkpoint": path, "seed": m["seed"], "test_accuracy": m["test_accuracy"]})
     return rows
 
@@ -83,8 +84,6 @@ def main(argv: List[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory() as root:
         # spawn: a forked child must not inherit the parent's CUDA state
-        import multiprocessing as mp
-
         with ProcessPoolExecutor(len(args.seeds), mp_context=mp.get_context("spawn")) as ex:
             futs = [ex.submit(train_one, args.recipe, s, args.threads, root) for s in args.seeds]
             gpu = [f.result() for f in futs]
