@@ -82,11 +82,11 @@ def main(argv: List[str] | None = None) -> int:
     if not torch.cuda.is_available():
         print("cuda_parity: torch sees no CUDA GPU; run this on a GPU machine", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as root:
-        # spawn: a forked child must not inherit the parent's CUDA state
-        with ProcessPoolExecutor(len(args.seeds), mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(train_one, args.recipe, s, args.threads, root) for s in args.seeds]
-            gpu = [f.result() for f in futs]
+    # spawn: a forked child must not inherit the parent's CUDA state
+    spawn = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory() as root, ProcessPoolExecutor(len(args.seeds), spawn) as ex:
+        futs = [ex.submit(train_one, args.recipe, s, args.threads, root) for s in args.seeds]
+        gpu = [f.result() for f in futs]
     report: Dict[str, Any] = {
         "recipe": args.recipe,
         "torch": torch.__version__,
