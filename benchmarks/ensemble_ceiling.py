@@ -22,11 +22,6 @@ from typing import Dict, List
 import numpy as np
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def analyse(probs: Dict[str, np.ndarray], labels: np.ndarray) -> dict:
     """Single-model and ensemble accuracies (%) of ``probs`` ({name: (N, 10) probabilities})."""
     names = list(probs)
@@ -52,6 +47,7 @@ def analyse(probs: Dict[str, np.ndarray], labels: np.ndarray) -> dict:
 
 
 def load_probs(paths: List[Path], images: np.ndarray) -> Dict[str, np.ndarray]:
+    from edgemnist.predict import softmax
     from edgemnist.training.checkpoint import model_from_checkpoint
     from edgemnist.training.trainer import predict_logits
 

@@ -28,7 +28,7 @@ def test_averaging_fixes_errors_the_models_do_not_share(ec):
     c = onehot([0, 1, 2, 3])
     a[0] = onehot([5], conf=0.55)[0]  # a misses image 0, b misses image 1: not shared
     b[1] = onehot([7], conf=0.55)[0]
-    c[3] = onehot([9], conf=0.9)[0]  # c misses image 3 confidently: 0.9 outvotes 2 x 0.6
+    c[3] = onehot([9], conf=0.9)[0]  # c misses image 3 confidently: 0.9 outvotes one 0.6, not two
     r = ec.analyse({"a": a, "b": b, "c": c}, labels)
     assert [r["models"][n]["errors"] for n in "abc"] == [1, 1, 1]
     assert r["errors_common_to_all"] == 0 and r["errors_union"] == 3
