@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup lint typecheck test train help
+.PHONY: setup lint typecheck test train dist help
 
 help:
 	@echo "make setup   create $(VENV) with the CPU torch wheel and all extras"
 	@echo "make test    lint-free unit + integration tests (what CI runs)"
 	@echo "make lint    ruff check + ruff format --check"
 	@echo "make train   train a recipe (RECIPE=edge) and evaluate it; MIRROR=dir|url for MNIST"
+	@echo "make dist    wheel + sdist in dist/ (install them on a device without PyPI)"
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +26,16 @@ lint:
 test:
 	$(BIN)/pytest -q
 
-# RECIPE: any train/<name>.toml; MIRROR: a local MNIST directory or URL tried first
+# RECIPE: any edgemnist/recipes/<name>.toml (by name); MIRROR: a local MNIST directory or URL
 RECIPE ?= edge
 MIRROR ?=
 train:
 	$(BIN)/edgemnist data download $(if $(MIRROR),--mirror $(MIRROR))
-	$(BIN)/edgemnist train train/$(RECIPE).toml --out runs/$(RECIPE)-s0
+	$(BIN)/edgemnist train $(RECIPE) --out runs/$(RECIPE)-s0
 	$(BIN)/edgemnist eval runs/$(RECIPE)-s0/model.pt
+
+# The wheel a device installs (jetson/README.md): built offline from the venv's setuptools.
+dist:
+	rm -rf dist build
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls -l dist

@@ -102,17 +102,19 @@ CHOICES = {
 
 
 def recipes_dir() -> Path:
-    """The ``train/`` folder of the source tree (recipes ship with the repository)."""
-    return Path(__file__).resolve().parents[2] / "train"
+    """The recipes shipped inside the package (``edgemnist/recipes/``), so that
+    ``edgemnist train edge`` works from an installed wheel as well as from a checkout."""
+    return Path(__file__).resolve().parents[1] / "recipes"
 
 
 def find_recipe(name_or_path: str) -> Path:
-    """Resolve ``train/edge.toml``, ``edge.toml`` or ``edge`` to a recipe file."""
+    """Resolve a recipe file, a name (``edge``, ``edge.toml``) or the pre-wheel spelling
+    ``train/edge.toml`` (the recipes lived in ``train/`` before they moved into the package)."""
     p = Path(name_or_path)
     if p.is_file():
         return p
-    for cand in (recipes_dir() / name_or_path, recipes_dir() / f"{name_or_path}.toml"):
-        if cand.is_file():
+    for cand in (recipes_dir() / p.name, recipes_dir() / f"{p.name}.toml"):
+        if cand.is_file() and (p.parent == Path(".") or p.parent.name == "train"):
             return cand
     known = sorted(x.stem for x in recipes_dir().glob("*.toml"))
     raise ConfigError(f"recipe {name_or_path!r} not found (known: {', '.join(known) or 'none'})")
