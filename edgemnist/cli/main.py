@@ -17,6 +17,7 @@ from edgemnist.cli import doctor as doctor_cli
 from edgemnist.cli import engine as engine_cli
 from edgemnist.cli import export as export_cli
 from edgemnist.cli import predict as predict_cli
+from edgemnist.cli import robustness as robustness_cli
 from edgemnist.cli import train as train_cli
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ predict_cli.register(app)
 engine_cli.register(app)
 doctor_cli.register(app)
 bench_cli.register(app)
+robustness_cli.register(app)
 
 
 def _version(value: bool) -> None:
