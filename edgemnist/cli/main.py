@@ -16,6 +16,7 @@ from edgemnist.cli import data as data_cli
 from edgemnist.cli import doctor as doctor_cli
 from edgemnist.cli import engine as engine_cli
 from edgemnist.cli import export as export_cli
+from edgemnist.cli import live as live_cli
 from edgemnist.cli import predict as predict_cli
 from edgemnist.cli import robustness as robustness_cli
 from edgemnist.cli import train as train_cli
@@ -37,6 +38,7 @@ predict_cli.register(app)
 engine_cli.register(app)
 doctor_cli.register(app)
 bench_cli.register(app)
+live_cli.register(app)
 robustness_cli.register(app)
 
 
