@@ -8,8 +8,9 @@ GStreamer backend (``appsink drop=true max-buffers=1 sync=false``) is used only 
 
 The pipeline builders are pure functions, so the exact commands a Jetson would run are tested
 on any machine. The flip names and their ``nvvidconv flip-method`` numbers follow NVIDIA's
-enumeration (as in jetson-utils ``videoOptions::FlipMethod``); ``videoflip method=`` takes the
-same names.
+enumeration (as in jetson-utils ``videoOptions::FlipMethod``); for ``gst://`` pipelines the same
+flips go to ``videoflip video-direction=`` (checked against the software flips with a real
+GStreamer in tests/integration/test_live_gst.py).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class Flip:
     name: str
     #: ``nvvidconv flip-method=`` value (NVIDIA's enumeration)
     nvvidconv: int
+    #: ``videoflip video-direction=`` nick (its older ``method`` property numbers the same
+    #: names differently, and GStreamer 1.22 ignored it in our tests)
+    videoflip: str
     #: the same transform on a ``(H, W[, C])`` array (software path for non-GStreamer sources)
     apply: Callable[[np.ndarray], np.ndarray]
 
@@ -58,14 +62,14 @@ def _t(a: np.ndarray) -> np.ndarray:
 
 
 FLIPS: Tuple[Flip, ...] = (
-    Flip("none", 0, lambda a: a),
-    Flip("counterclockwise", 1, lambda a: np.rot90(a, 1)),
-    Flip("rotate-180", 2, lambda a: a[::-1, ::-1]),
-    Flip("clockwise", 3, lambda a: np.rot90(a, -1)),
-    Flip("horizontal-flip", 4, lambda a: a[:, ::-1]),
-    Flip("upper-right-diagonal", 5, lambda a: _t(a)[::-1, ::-1]),
-    Flip("vertical-flip", 6, lambda a: a[::-1]),
-    Flip("upper-left-diagonal", 7, _t),
+    Flip("none", 0, "identity", lambda a: a),
+    Flip("counterclockwise", 1, "90l", lambda a: np.rot90(a, 1)),
+    Flip("rotate-180", 2, "180", lambda a: a[::-1, ::-1]),
+    Flip("clockwise", 3, "90r", lambda a: np.rot90(a, -1)),
+    Flip("horizontal-flip", 4, "horiz", lambda a: a[:, ::-1]),
+    Flip("upper-right-diagonal", 5, "ur-ll", lambda a: _t(a)[::-1, ::-1]),
+    Flip("vertical-flip", 6, "vert", lambda a: a[::-1]),
+    Flip("upper-left-diagonal", 7, "ul-lr", _t),
 )
 #: short spellings accepted on the command line
 FLIP_ALIASES = {"horizontal": "horizontal-flip", "vertical": "vertical-flip", "180": "rotate-180"}
@@ -145,7 +149,7 @@ def custom_tail(width: int, height: int, fps: Optional[float] = None, flip: str 
     parts = []
     f = lookup_flip(flip)
     if f.name != "none":
-        parts.append(f"videoflip method={f.name}")
+        parts.append(f"videoflip video-direction={f.videoflip}")
     parts += ["videoconvert", "videoscale"]
     if fps:
         parts.append("videorate")
@@ -235,8 +239,17 @@ def explain_failure(
     errors = [ln for ln in lines if ln.startswith(("ERROR", "WARNING: erroneous"))]
     detail = next((ln for ln in lines if not ln.startswith(("ERROR", "Additional"))), "")
     reason = "; ".join(x for x in (errors[0] if errors else "", detail) if x)
-    code = f"exited with code {returncode}" if returncode is not None else "stopped"
+    if returncode is None:
+        code = "stopped"
+    elif returncode < 0:
+        name = getattr(signal.Signals(-returncode), "name", "") if -returncode in _SIGNALS else ""
+        code = f"was killed by signal {-returncode}" + (f" ({name})" if name else "")
+    else:
+        code = f"exited with code {returncode}"
     return f"{what} {code}: {reason or 'no message'} (run the command shown by --json to see more)"
+
+
+_SIGNALS = {int(s) for s in signal.Signals}
 
 
 class ChildEnded(Exception):
@@ -338,7 +351,11 @@ class GstChild:
                 break
             got += n
         if got == self.size:
-            return buf[:, : self.width * 3].reshape(self.height, self.width, 3)
+            if self.stride == self.width * 3:
+                return buf.reshape(self.height, self.width, 3)
+            return np.ascontiguousarray(buf[:, : self.width * 3]).reshape(
+                self.height, self.width, 3
+            )
         code = self.wait(timeout=2.0)
         if got:
             raise TornFrame(f"GStreamer child stopped inside a frame ({got} of {self.size} bytes)")

@@ -158,7 +158,7 @@ def test_custom_pipeline_tail():
                       height=240, fps=15, flip="vertical")  # fmt: skip
     assert src.live  # starts with a camera element: end of stream means reopen
     assert src.pipeline() == (
-        "v4l2src device=/dev/video1 ! image/jpeg ! jpegdec ! videoflip method=vertical-flip ! "
+        "v4l2src device=/dev/video1 ! image/jpeg ! jpegdec ! videoflip video-direction=vert ! "
         "videoconvert ! videoscale ! videorate ! "
         "video/x-raw,format=BGR,width=320,height=240,framerate=15/1"
     )
