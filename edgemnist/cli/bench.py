@@ -12,7 +12,15 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from edgemnist.cli.common import JsonOpt, OutOpt, console, err_console, print_json
+from edgemnist.cli.common import (
+    GateOpt,
+    JsonOpt,
+    OutAliasOpt,
+    console,
+    err_console,
+    print_json,
+    renamed,
+)
 
 
 def default_out_dir() -> Path:
@@ -92,11 +100,15 @@ def bench_cmd(
         Optional[int],
         typer.Option("--limit", min=1, help="Test images for accuracy (default: all 10 000)."),
     ] = None,
-    gate: Annotated[
-        float,
-        typer.Option("--gate", min=0, help="Accuracy gate: largest drop from FP32, in points."),
-    ] = 0.10,
-    out: OutOpt = None,
+    gate: GateOpt = 0.10,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out-dir",
+            help="Where the result files go (default: benchmarks/results/<host>/, or "
+            "$EDGEMNIST_HOME/benchmarks/<host>/ when EDGEMNIST_HOME is set).",
+        ),
+    ] = None,
     plots: Annotated[
         Optional[bool],
         typer.Option("--plots/--no-plots", help="Write PNG plots (default: yes; no with --quick)."),
@@ -108,10 +120,11 @@ def bench_cmd(
         str, typer.Option("--max-regress", help="Allowed slowdown against --compare.")
     ] = "10%",
     json_out: JsonOpt = False,
+    out: OutAliasOpt = None,
 ) -> None:
     """Benchmark artifacts: accuracy, agreement with FP32, latency percentiles, throughput.
 
-    Writes <name>.json/.csv/.md and plots to --out (default benchmarks/results/<host>/, or
+    Writes <name>.json/.csv/.md and plots to --out-dir (default benchmarks/results/<host>/, or
     $EDGEMNIST_HOME/benchmarks/<host>/) and prints which artifact to ship.
     """
     from edgemnist.bench.compare import compare, parse_regress
@@ -121,6 +134,7 @@ def bench_cmd(
     from edgemnist.bench.timing import TimingConfig, check_cpus, parse_cpus
     from edgemnist.errors import GateError
 
+    out_dir = renamed(out_dir, out, "--out", "--out-dir")
     allowed = parse_regress(max_regress)
     baseline = load_result(compare_to) if compare_to else None
     cpus = parse_cpus(pin) if pin else None
@@ -152,7 +166,7 @@ def bench_cmd(
     if baseline is not None:
         doc["comparison"] = compare(doc, baseline, allowed)
         doc["comparison"]["baseline"] = str(compare_to)
-    out_dir = Path(out) if out else default_out_dir()
+    out_dir = Path(out_dir) if out_dir else default_out_dir()
     # --quick is for CI: matplotlib's import and two PNGs would double its time
     written = write_outputs(
         doc, out_dir, _stem(rows), plots=(not quick) if plots is None else plots
