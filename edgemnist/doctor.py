@@ -466,6 +466,28 @@ def _camera_checks(root: Path, kind: str) -> List[Check]:
     return checks
 
 
+def _source_checks(root: Path, kind: str) -> List[Check]:
+    """Which ``live`` source kinds will work here (edgemnist.live.probe)."""
+    from edgemnist.live.probe import probe_sources
+
+    # what this board is expected to use: missing it is a problem, elsewhere only a fact
+    expected = {
+        "jetson": ("gst-launch", "csi (nvarguscamerasrc)"),
+        "raspberry-pi": ("picam (Picamera2)",),
+    }.get(kind, ())
+    checks = []
+    for row in probe_sources(root):
+        name = row["kind"]
+        if row["ok"]:
+            status = OK
+        elif name in expected and "not checked" not in row["detail"]:
+            status = WARN
+        else:
+            status = INFO
+        checks.append(Check("camera sources", name, status, row["detail"], row.get("fix", "")))
+    return checks
+
+
 def _memory_checks(root: Path, kind: str) -> List[Check]:
     if kind != "jetson":
         return []
@@ -503,6 +525,7 @@ def doctor(root: Path = Path("/"), probe: Probe = probe_package) -> Dict[str, An
     checks += _backend_checks(root, kind, probe)
     checks += _opencv_checks(kind, probe)
     checks += _camera_checks(root, kind)
+    checks += _source_checks(root, kind)
     checks += _memory_checks(root, kind)
     problems = sum(1 for c in checks if c.status in (WARN, FAIL))
     return {

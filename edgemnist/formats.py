@@ -6,6 +6,11 @@ imports no torch, onnxruntime or tensorrt) and which function makes it. Export, 
 ``bench``, ``predict`` and option validation all read this table: adding a backend is a row
 plus a runner class.
 
+The choices the CLI offers (precision, backend, quantization target, calibration method,
+engine builder) are the enums below: typer lists their values in ``--help`` and rejects any
+other value as a usage error (exit 2). ``tests/unit/test_formats.py`` checks that they match
+the table and the library modules that act on them.
+
 Two rows may share a manifest format: ``tensorrt`` and ``trtexec`` both read a TensorRT plan;
 the first row for a format is its default reader, and rows with ``auto=False`` are only used
 when asked for by name (trtexec times an engine but returns no logits).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional, Tuple, Union
 
@@ -46,6 +52,8 @@ class Format:
     manifest_format: str
     #: one line for ``--help`` and reports
     description: str
+    #: the command that writes it (shown by ``edgemnist formats``)
+    made_by: str
     #: the function that makes the artifact, ``"module:function"`` (None: made elsewhere)
     export: Optional[str] = None
     #: whether ``open_runner(backend="auto")`` may pick this row
@@ -65,6 +73,7 @@ FORMATS: Tuple[Format, ...] = (
         runner=_TORCH,
         manifest_format="torch",
         description="PyTorch checkpoint (host reference; needs torch)",
+        made_by="edgemnist train",
         export=None,  # written by training (edgemnist.training.checkpoint)
     ),
     Format(
@@ -76,6 +85,7 @@ FORMATS: Tuple[Format, ...] = (
         runner=_TORCH,
         manifest_format="torch-int8",
         description="PyTorch eager-mode INT8 model (x86/ARM CPU; needs torch)",
+        made_by="edgemnist quantize model.pt --backend torch",
         export="edgemnist.export.torch_int8:export_torch_int8",
     ),
     Format(
@@ -87,6 +97,7 @@ FORMATS: Tuple[Format, ...] = (
         runner=_ORT,
         manifest_format="onnx",
         description="ONNX FP32, opset 13 (runs on ONNX Runtime; TensorRT builds engines from it)",
+        made_by="edgemnist export",
         export="edgemnist.export.onnx_export:export_onnx",
     ),
     Format(
@@ -98,6 +109,7 @@ FORMATS: Tuple[Format, ...] = (
         runner=_ORT,
         manifest_format="onnx-qdq",
         description="ONNX with INT8 QuantizeLinear/DequantizeLinear pairs (ORT static quant.)",
+        made_by="edgemnist quantize model.onnx",
         export="edgemnist.export.quantize_ort:quantize_onnx",
     ),
     Format(
@@ -109,6 +121,7 @@ FORMATS: Tuple[Format, ...] = (
         runner=_ORT,
         manifest_format="onnx-fp16",
         description="ONNX with FP16 weights (TensorRT strongly typed FP16; slow on most CPUs)",
+        made_by="edgemnist quantize model.onnx --precision fp16",
         export="edgemnist.export.fp16:export_fp16",
     ),
     Format(
@@ -120,6 +133,7 @@ FORMATS: Tuple[Format, ...] = (
         runner=_ORT,
         manifest_format="onnxruntime-optimized",
         description="ONNX with ONNX Runtime graph optimizations applied (build-engine fallback)",
+        made_by="edgemnist build-engine (without TensorRT)",
         export=None,  # written by build-engine when TensorRT is absent
     ),
     Format(
@@ -131,6 +145,7 @@ FORMATS: Tuple[Format, ...] = (
         runner="edgemnist.runners.tensorrt:TensorRTRunner",
         manifest_format="tensorrt",
         description="TensorRT plan built on this device (tied to its TensorRT version and GPU)",
+        made_by="edgemnist build-engine",
         export=None,  # written by build-engine
     ),
     Format(
@@ -142,12 +157,96 @@ FORMATS: Tuple[Format, ...] = (
         runner="edgemnist.runners.trtexec:TrtexecRunner",
         manifest_format="tensorrt",
         description="TensorRT plan timed by NVIDIA's trtexec in a subprocess (timings, no logits)",
+        made_by="edgemnist build-engine",
         export=None,
         auto=False,
     ),
 )
 
-PRECISIONS = ("fp32", "fp16", "int8")
+
+class Precision(str, Enum):
+    """Numeric precision an artifact carries."""
+
+    FP32 = "fp32"
+    FP16 = "fp16"
+    INT8 = "int8"
+
+
+PRECISIONS: Tuple[str, ...] = tuple(p.value for p in Precision)
+
+
+class Backend(str, Enum):
+    """Backends of the table's rows (``tests/unit/test_formats.py`` keeps them equal)."""
+
+    TORCH = "torch"
+    ONNXRUNTIME = "onnxruntime"
+    TENSORRT = "tensorrt"
+    TRTEXEC = "trtexec"
+
+
+class BackendChoice(str, Enum):
+    """``--backend`` of commands that run a model: a backend, or ``auto`` (pick and explain)."""
+
+    AUTO = "auto"
+    TORCH = "torch"
+    ONNXRUNTIME = "onnxruntime"
+    TENSORRT = "tensorrt"
+    TRTEXEC = "trtexec"
+
+
+class QuantizeBackend(str, Enum):
+    """``quantize --backend``: who quantizes (ONNX Runtime for .onnx, torch for .pt)."""
+
+    ONNXRUNTIME = "onnxruntime"
+    TORCH = "torch"
+
+
+class QuantizePrecision(str, Enum):
+    """``quantize --precision``: the reduced precisions an FP32 model is turned into."""
+
+    INT8 = "int8"
+    FP16 = "fp16"
+
+
+class BuildPrecision(str, Enum):
+    """``build-engine --precision``: ``auto`` is the best precision this GPU runs well."""
+
+    AUTO = "auto"
+    FP32 = "fp32"
+    FP16 = "fp16"
+    INT8 = "int8"
+
+
+class QuantTarget(str, Enum):
+    """Where an INT8 QDQ model will run: x86/ARM CPUs (ONNX Runtime) or TensorRT."""
+
+    CPU = "cpu"
+    TENSORRT = "tensorrt"
+
+
+class CalibMethod(str, Enum):
+    """How INT8 activation ranges are calibrated."""
+
+    MINMAX = "minmax"
+    ENTROPY = "entropy"
+    PERCENTILE = "percentile"
+
+
+class Builder(str, Enum):
+    """What builds a TensorRT engine: the Python bindings, NVIDIA's trtexec, or auto."""
+
+    AUTO = "auto"
+    PYTHON = "python"
+    TRTEXEC = "trtexec"
+
+
+class TorchQEngine(str, Enum):
+    """PyTorch quantized CPU engine (``quantize --backend torch --engine``)."""
+
+    X86 = "x86"
+    FBGEMM = "fbgemm"
+    QNNPACK = "qnnpack"
+    ONEDNN = "onednn"
 
 
 def names() -> Tuple[str, ...]:
@@ -271,26 +370,6 @@ def lookup_any(name: str) -> Format:
         f"unknown backend or format {name!r}: backends are {', '.join(backends())}; "
         f"formats are {', '.join(names())}"
     )
-
-
-def check_precision(name: str, precision: str) -> str:
-    """Return ``precision`` if format ``name`` can carry it.
-
-    Raises:
-        ConfigError: unknown format, or a precision the format does not have (the message
-            lists the ones it has).
-
-    Example:
-        >>> check_precision("tensorrt", "fp16")
-        'fp16'
-    """
-    row = lookup(name)
-    if precision not in row.precisions:
-        raise ConfigError(
-            f"format {name} has no precision {precision!r}: choose one of "
-            f"{', '.join(row.precisions)}"
-        )
-    return precision
 
 
 def runner_options(artifact: Union[str, Path]) -> dict:

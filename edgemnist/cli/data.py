@@ -7,6 +7,7 @@ imported inside the commands so that ``edgemnist data --help`` needs none of the
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -21,7 +22,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SplitOpt = Annotated[str, typer.Option("--split", help="Which split: train or test.")]
+
+class Split(str, Enum):
+    """MNIST split (``edgemnist.data.mnist.SPLITS``)."""
+
+    TRAIN = "train"
+    TEST = "test"
+
+
+SplitOpt = Annotated[Split, typer.Option("--split", help="Which split.")]
 
 
 @app.command()
@@ -131,7 +140,7 @@ def _parse_sets(items: Optional[List[str]]) -> Dict[str, Any]:
 
 @app.command()
 def preview(
-    split: SplitOpt = "train",
+    split: SplitOpt = Split.TRAIN,
     n: Annotated[int, typer.Option("--n", min=1, max=1024, help="Number of digits.")] = 64,
     augment: Annotated[
         bool, typer.Option("--augment", help="Show the digits after training augmentation.")
@@ -160,24 +169,27 @@ def preview(
     if overrides and not augment:
         raise ConfigError("--set changes augmentation: add --augment")
     config = AugmentConfig.from_dict(overrides) if augment else None
-    images, labels = load_split(split)
+    split_name = split.value
+    images, labels = load_split(split_name)
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(images), size=min(n, len(images)), replace=False))
     batch = images[idx]
     if config is not None:
         batch = Augmenter(config, seed=seed)(batch)
     if out is None:
-        out = home() / "previews" / f"mnist-{split}{'-augmented' if augment else ''}.png"
+        out = home() / "previews" / f"mnist-{split_name}{'-augmented' if augment else ''}.png"
     path = write_grid(out, batch, [str(int(v)) for v in labels[idx]])
     if json_out:
         print_json(
             {
                 "path": str(path),
-                "split": split,
+                "split": split_name,
                 "indices": idx.tolist(),
                 "labels": labels[idx].tolist(),
                 "augment": config.to_dict() if config else None,
             }
         )
     else:
-        console.print(f"wrote {path} ({len(idx)} {split} digits{', augmented' if augment else ''})")
+        console.print(
+            f"wrote {path} ({len(idx)} {split_name} digits{', augmented' if augment else ''})"
+        )

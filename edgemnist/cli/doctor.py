@@ -14,19 +14,27 @@ _STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "info": "dim"}
 
 def doctor_cmd(
     json_out: JsonOpt = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on failed checks.")
+    ] = False,
     root: Annotated[
-        Path, typer.Option("--root", help="Read system files under this prefix (for testing).")
+        Path,
+        typer.Option("--root", hidden=True, help="Read system files under this prefix (tests)."),
     ] = Path("/"),
 ) -> None:
-    """Check platform, backends, OpenCV and cameras; print each problem with its fix."""
+    """Check platform, backends, OpenCV and cameras; print each problem with its fix.
+
+    Exits 1 when a check failed (with --strict: also when one warned), else 0.
+    """
     from rich.table import Table
 
-    from edgemnist.doctor import doctor
+    from edgemnist.doctor import doctor, exit_code
 
     report = doctor(root)
+    code = exit_code(report, strict)
     if json_out:
         print_json(report)
-        return
+        raise typer.Exit(code)
     b = report["board"]
     table = Table(title=f"edgemnist doctor: {b['model'] or b['kind']}", show_lines=False)
     for col in ("section", "check", "status", "value", "fix"):
@@ -37,8 +45,12 @@ def doctor_cmd(
             c["section"], c["name"], f"[{style}]{c['status']}[/{style}]", c["value"], c["fix"]
         )
     console.print(table)
-    n = report["problems"]
-    console.print(f"{n} problem(s)" if n else "no problems found")
+    failures, warnings = report["failures"], report["warnings"]
+    if failures or warnings:
+        console.print(f"{failures} failed, {warnings} warning(s)")
+    else:
+        console.print("no problems found")
+    raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

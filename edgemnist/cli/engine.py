@@ -9,7 +9,8 @@ from typing import Any, Optional
 import typer
 from typing_extensions import Annotated
 
-from edgemnist.cli.common import JsonOpt, OutOpt, err_console, print_json
+from edgemnist.cli.common import JsonOpt, OutAliasOpt, err_console, print_json, renamed
+from edgemnist.formats import Builder, BuildPrecision
 
 
 def _ticker(json_out: bool) -> Any:
@@ -36,14 +37,13 @@ def build_engine_cmd(
         Path, typer.Argument(help="The ONNX model (model.onnx, model.int8.onnx, ...).")
     ],
     precision: Annotated[
-        str,
-        typer.Option(
-            "--precision", help="auto | fp32 | fp16 | int8 (auto: best this GPU supports)."
-        ),
-    ] = "auto",
+        BuildPrecision,
+        typer.Option("--precision", help="Engine precision (auto: the best this GPU runs well)."),
+    ] = BuildPrecision.AUTO,
     builder: Annotated[
-        str, typer.Option("--builder", help="auto | python (tensorrt module) | trtexec.")
-    ] = "auto",
+        Builder,
+        typer.Option("--builder", help="python: the tensorrt module; trtexec: NVIDIA's tool."),
+    ] = Builder.AUTO,
     workspace: Annotated[
         Optional[int],
         typer.Option(
@@ -55,14 +55,24 @@ def build_engine_cmd(
     max_batch: Annotated[
         int, typer.Option("--max-batch", min=1, help="Largest batch the engine accepts.")
     ] = 256,
-    out: OutOpt = None,
-    force_rebuild: Annotated[
-        bool, typer.Option("--force-rebuild", help="Rebuild even if the cached engine matches.")
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out-dir", help="Output directory (default: beside the model)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even if the cached engine matches.")
     ] = False,
     json_out: JsonOpt = False,
+    out: OutAliasOpt = None,
+    force_rebuild: Annotated[
+        bool, typer.Option("--force-rebuild", hidden=True, help="Use --force.")
+    ] = False,
 ) -> None:
     """Build a TensorRT engine for this device (or fall back to ONNX Runtime, saying why)."""
     from edgemnist.engine.build import build_engine
+
+    out_dir = renamed(out_dir, out, "--out", "--out-dir")
+    force = renamed(force, force_rebuild, "--force-rebuild", "--force")
 
     def say(line: str) -> None:
         if not json_out:
@@ -73,8 +83,8 @@ def build_engine_cmd(
         status.start()
     try:
         result = build_engine(
-            model, precision=precision, builder=builder, workspace_mib=workspace, out_dir=out,
-            force_rebuild=force_rebuild, max_batch=max_batch, say=say, tick=tick,
+            model, precision=precision.value, builder=builder.value, workspace_mib=workspace,
+            out_dir=out_dir, force_rebuild=force, max_batch=max_batch, say=say, tick=tick,
         )  # fmt: skip
     finally:
         if status is not None:

@@ -13,16 +13,29 @@ from typing import Any, Dict, List, Optional
 import typer
 from typing_extensions import Annotated
 
-from edgemnist.cli.common import ForceOpt, JsonOpt, SetOpt, ThreadsOpt, console, print_json
-from edgemnist.errors import ConfigError, GateError
+from edgemnist.cli.common import (
+    ForceAsKeepFailedOpt,
+    GateOpt,
+    JsonOpt,
+    KeepFailedOpt,
+    OutAliasOpt,
+    OutFileOpt,
+    SetOpt,
+    ThreadsOpt,
+    ThresholdAliasOpt,
+    console,
+    print_json,
+    renamed,
+)
+from edgemnist.errors import GateError
+from edgemnist.formats import (
+    CalibMethod,
+    QuantizeBackend,
+    QuantizePrecision,
+    QuantTarget,
+    TorchQEngine,
+)
 
-FileOutOpt = Annotated[
-    Optional[Path], typer.Option("--out", help="Output file (default: beside the input).")
-]
-ThresholdOpt = Annotated[
-    float,
-    typer.Option("--threshold", min=0.0, help="Largest accepted test-accuracy drop (points)."),
-]
 LimitOpt = Annotated[
     Optional[int],
     typer.Option("--limit", min=10, help="Gate on the first N test images only (quick checks)."),
@@ -90,19 +103,24 @@ def export_cmd(
     opset: Annotated[
         int, typer.Option("--opset", help="ONNX opset: 9-17 TorchScript exporter, 18-23 dynamo.")
     ] = 13,
-    out: FileOutOpt = None,
-    threshold: ThresholdOpt = 0.10,
+    out: OutFileOpt = None,
+    gate: GateOpt = 0.10,
     limit: LimitOpt = None,
-    force: ForceOpt = False,
+    keep_failed: KeepFailedOpt = False,
     threads: ThreadsOpt = None,
     json_: JsonOpt = False,
+    threshold: ThresholdAliasOpt = None,
+    force: ForceAsKeepFailedOpt = False,
 ) -> None:
     """Export a checkpoint to one self-contained ONNX file, gated against PyTorch."""
     from edgemnist.export.onnx_export import export_onnx
 
+    gate = renamed(gate, threshold, "--threshold", "--gate")
+    keep_failed = renamed(keep_failed, force, "--force", "--keep-failed")
     result = export_onnx(
-        checkpoint, out, opset=opset, threshold=threshold, force=force, threads=threads, limit=limit
-    )
+        checkpoint, out, opset=opset, threshold=gate, force=keep_failed, threads=threads,
+        limit=limit,
+    )  # fmt: skip
     _render(result, json_, f"export {checkpoint.name} -> ONNX opset {opset}")
 
 
@@ -111,21 +129,21 @@ def quantize_cmd(
         Path, typer.Argument(help="FP32 model.onnx, or model.pt with --backend torch.")
     ],
     backend: Annotated[
-        Optional[str],
+        Optional[QuantizeBackend],
         typer.Option(
             "--backend", help="onnxruntime (for .onnx) or torch (for .pt); default: by suffix."
         ),
     ] = None,
     precision: Annotated[
-        str, typer.Option("--precision", help="int8 (QDQ) or fp16 (ONNX only).")
-    ] = "int8",
+        QuantizePrecision, typer.Option("--precision", help="int8 (QDQ) or fp16 (ONNX only).")
+    ] = QuantizePrecision.INT8,
     calib_size: Annotated[
         int,
         typer.Option("--calib-size", min=10, help="Calibration images (train split, balanced)."),
     ] = 1000,
     method: Annotated[
-        str, typer.Option("--method", help="Calibration: minmax, entropy or percentile.")
-    ] = "minmax",
+        CalibMethod, typer.Option("--method", help="INT8 activation-range calibration.")
+    ] = CalibMethod.MINMAX,
     symmetric: Annotated[
         Optional[bool],
         typer.Option(
@@ -137,8 +155,9 @@ def quantize_cmd(
         bool, typer.Option("--per-channel/--per-tensor", help="Weight scales per output channel.")
     ] = True,
     target: Annotated[
-        str, typer.Option("--target", help="cpu or tensorrt (implies --symmetric).")
-    ] = "cpu",
+        QuantTarget,
+        typer.Option("--target", help="Where the INT8 model runs (tensorrt implies --symmetric)."),
+    ] = QuantTarget.CPU,
     reduce_range: Annotated[
         Optional[bool],
         typer.Option(
@@ -154,25 +173,29 @@ def quantize_cmd(
         Optional[int], typer.Option("--qat-limit", min=100, help="torch QAT: first N train images.")
     ] = None,
     engine: Annotated[
-        Optional[str],
-        typer.Option("--engine", help="torch: x86, fbgemm or qnnpack (default: platform)."),
+        Optional[TorchQEngine],
+        typer.Option("--engine", help="torch: quantized CPU engine (default: the platform's)."),
     ] = None,
-    out: FileOutOpt = None,
-    threshold: ThresholdOpt = 0.10,
+    out: OutFileOpt = None,
+    gate: GateOpt = 0.10,
     limit: LimitOpt = None,
-    force: ForceOpt = False,
+    keep_failed: KeepFailedOpt = False,
     threads: ThreadsOpt = None,
     json_: JsonOpt = False,
+    threshold: ThresholdAliasOpt = None,
+    force: ForceAsKeepFailedOpt = False,
 ) -> None:
     """Quantize: ONNX -> INT8 QDQ or FP16 ONNX; checkpoint -> PyTorch INT8. Gated."""
-    backend = backend or ("torch" if model.suffix in (".pt", ".pth") else "onnxruntime")
-    if backend not in ("onnxruntime", "torch"):
-        raise ConfigError(f"unknown --backend {backend!r}: choose onnxruntime or torch")
-    if precision not in ("int8", "fp16"):
-        raise ConfigError(f"unknown --precision {precision!r}: choose int8 or fp16")
-    if backend == "torch":
-        if precision != "int8":
-            raise ConfigError("--backend torch makes INT8 only: drop --precision fp16")
+    gate = renamed(gate, threshold, "--threshold", "--gate")
+    keep_failed = renamed(keep_failed, force, "--force", "--keep-failed")
+    if backend is None:
+        by_suffix = model.suffix in (".pt", ".pth")
+        backend = QuantizeBackend.TORCH if by_suffix else QuantizeBackend.ONNXRUNTIME
+    if backend is QuantizeBackend.TORCH:
+        if precision is not QuantizePrecision.INT8:
+            raise typer.BadParameter(
+                "--backend torch makes INT8 only: drop --precision fp16", param_hint="--precision"
+            )
         from edgemnist.export.torch_int8 import export_torch_int8
 
         result = export_torch_int8(
@@ -182,18 +205,18 @@ def quantize_cmd(
             seed=seed,
             qat_epochs=qat_epochs,
             qat_limit=qat_limit,
-            engine=engine,
-            threshold=threshold,
-            force=force,
+            engine=engine.value if engine else None,
+            threshold=gate,
+            force=keep_failed,
             threads=threads,
             limit=limit,
         )
         title = f"PyTorch INT8 ({'QAT' if qat_epochs else 'PTQ'}) of {model.name}"
-    elif precision == "fp16":
+    elif precision is QuantizePrecision.FP16:
         from edgemnist.export.fp16 import export_fp16
 
         result = export_fp16(
-            model, out, threshold=threshold, force=force, threads=threads, limit=limit
+            model, out, threshold=gate, force=keep_failed, threads=threads, limit=limit
         )
         title = f"FP16 ONNX of {model.name}"
     else:
@@ -203,18 +226,18 @@ def quantize_cmd(
             model,
             out,
             calib_size=calib_size,
-            method=method,
+            method=method.value,
             symmetric=symmetric,
             per_channel=per_channel,
-            target=target,
+            target=target.value,
             reduce_range=reduce_range,
             seed=seed,
-            threshold=threshold,
-            force=force,
+            threshold=gate,
+            force=keep_failed,
             threads=threads,
             limit=limit,
         )
-        title = f"INT8 QDQ ({method}, {target}) of {model.name}"
+        title = f"INT8 QDQ ({method.value}, {target.value}) of {model.name}"
     _render(result, json_, title)
 
 
@@ -226,20 +249,22 @@ def verify_cmd(
         Optional[Path],
         typer.Option("--reference", help="FP32 reference (default: the manifest's source)."),
     ] = None,
-    threshold: ThresholdOpt = 0.10,
+    gate: GateOpt = 0.10,
     gallery: Annotated[
         Optional[Path], typer.Option("--gallery", help="Write a PNG of the digits that flipped.")
     ] = None,
     limit: LimitOpt = None,
     threads: ThreadsOpt = None,
     json_: JsonOpt = False,
+    threshold: ThresholdAliasOpt = None,
 ) -> None:
     """Parity gate: accuracy, top-1 agreement and max |Δlogit| vs the FP32 reference."""
     from edgemnist.export.verify import verify_artifact
     from edgemnist.manifest import read_manifest
 
+    gate = renamed(gate, threshold, "--threshold", "--gate")
     report = verify_artifact(
-        artifact, reference, threshold, gallery=gallery, threads=threads, limit=limit
+        artifact, reference, gate, gallery=gallery, threads=threads, limit=limit
     )
     if json_:
         d = report.to_dict()
@@ -275,8 +300,9 @@ def pipeline_cmd(
             help="Recipe (train/NAME.toml, a path, NAME) or a trained .pt (skips training)."
         ),
     ],
-    out: Annotated[
-        Optional[Path], typer.Option("--out", help="Output directory (default engines/<name>/).")
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out-dir", help="Output directory (default: engines/<name>/)."),
     ] = None,
     set_: SetOpt = None,
     limit: Annotated[
@@ -285,23 +311,32 @@ def pipeline_cmd(
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1)] = None,
     calib_size: Annotated[int, typer.Option("--calib-size", min=10)] = 1000,
     method: Annotated[
-        str, typer.Option("--method", help="minmax, entropy or percentile.")
-    ] = "minmax",
-    target: Annotated[str, typer.Option("--target", help="INT8 for cpu or tensorrt.")] = "cpu",
+        CalibMethod, typer.Option("--method", help="INT8 activation-range calibration.")
+    ] = CalibMethod.MINMAX,
+    target: Annotated[
+        QuantTarget, typer.Option("--target", help="Where the INT8 model runs.")
+    ] = QuantTarget.CPU,
     fp16: Annotated[
         bool, typer.Option("--fp16/--no-fp16", help="Also write model.fp16.onnx.")
     ] = True,
     torch_int8: Annotated[
         bool, typer.Option("--torch-int8/--no-torch-int8", help="Also write model.torch-int8.pt.")
     ] = True,
-    threshold: ThresholdOpt = 0.10,
-    force: ForceOpt = False,
+    gate: GateOpt = 0.10,
+    keep_failed: KeepFailedOpt = False,
     threads: ThreadsOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No training progress bar.")] = False,
     json_: JsonOpt = False,
+    threshold: ThresholdAliasOpt = None,
+    force: ForceAsKeepFailedOpt = False,
+    out: OutAliasOpt = None,
 ) -> None:
-    """Train -> export -> quantize -> verify, all into engines/<name>/ (or --out)."""
+    """Train -> export -> quantize -> verify, all into engines/<name>/ (or --out-dir)."""
     from edgemnist.pipeline import run_pipeline
+
+    gate = renamed(gate, threshold, "--threshold", "--gate")
+    keep_failed = renamed(keep_failed, force, "--force", "--keep-failed")
+    out_dir = renamed(out_dir, out, "--out", "--out-dir")
 
     def step(msg: str) -> None:
         if not json_:
@@ -309,18 +344,18 @@ def pipeline_cmd(
 
     result = run_pipeline(
         recipe,
-        out,
+        out_dir,
         overrides=list(set_ or []),
         limit=limit,
         epochs=epochs,
         threads=threads,
         calib_size=calib_size,
-        method=method,
-        target=target,
+        method=method.value,
+        target=target.value,
         fp16=fp16,
         torch_int8=torch_int8,
-        threshold=threshold,
-        force=force,
+        threshold=gate,
+        force=keep_failed,
         quiet=quiet or json_,
         on_step=step,
     )

@@ -16,10 +16,12 @@ from edgemnist.cli import data as data_cli
 from edgemnist.cli import doctor as doctor_cli
 from edgemnist.cli import engine as engine_cli
 from edgemnist.cli import export as export_cli
+from edgemnist.cli import formats as formats_cli
 from edgemnist.cli import live as live_cli
 from edgemnist.cli import predict as predict_cli
 from edgemnist.cli import robustness as robustness_cli
 from edgemnist.cli import train as train_cli
+from edgemnist.cli.common import adopt
 
 app = typer.Typer(
     name="edgemnist",
@@ -40,6 +42,7 @@ doctor_cli.register(app)
 bench_cli.register(app)
 live_cli.register(app)
 robustness_cli.register(app)
+formats_cli.register(app)
 
 
 def _version(value: bool) -> None:
@@ -59,6 +62,15 @@ def _root(
     ),
 ) -> None:
     """Handwritten digits from workstation to edge."""
+
+
+# after every registration: edgemnist's help classes for every command (no "<bool>" on flags)
+adopt(app)
+
+try:  # typer >= 0.2x vendors click: its usage errors derive from typer.TyperException
+    from typer import TyperException as _UsageErrorBase
+except ImportError:  # older typer runs on click, whose errors derive from ClickException
+    from click import ClickException as _UsageErrorBase  # type: ignore[no-redef,unused-ignore]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,18 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
-    except Exception as exc:  # click usage errors
-        try:  # newer typer (0.29 here) vendors click; click itself is then not installed
-            from typer._click.exceptions import ClickException
-        except ImportError:  # older typer: real click (its Exit is typer.Exit, caught above)
-            from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
-                ClickException,
-            )
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            return int(exc.exit_code)
-        raise
+    except _UsageErrorBase as exc:  # bad option, bad choice, missing argument: exit 2
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:  # pragma: no cover - a TyperException that is not a click error
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
     # standalone_mode=False returns the exit code of a command that raised typer.Exit(code)
     return rc if isinstance(rc, int) else 0
 

@@ -9,17 +9,16 @@ import typer
 from typing_extensions import Annotated
 
 from edgemnist.cli.common import JsonOpt, ThreadsOpt, console, err_console, print_json
+from edgemnist.formats import BackendChoice
 
 
 def predict(
     artifact: Annotated[Path, typer.Argument(help="Model: .onnx, .engine, .pt (any exported).")],
     images: Annotated[List[Path], typer.Argument(help="Image files, one handwritten digit each.")],
     backend: Annotated[
-        str,
-        typer.Option(
-            "--backend", help="auto, onnxruntime, torch or tensorrt (auto picks and explains)."
-        ),
-    ] = "auto",
+        BackendChoice,
+        typer.Option("--backend", help="Who runs the model (auto picks one and says why)."),
+    ] = BackendChoice.AUTO,
     save_crops: Annotated[
         Optional[Path],
         typer.Option("--save-crops", help="Write each 28x28 digit the model saw to this folder."),
@@ -45,7 +44,9 @@ def predict(
         options["threads"] = threads
     if providers:
         options["providers"] = providers
-    report = predict_images(artifact, images, backend=backend, save_crops=save_crops, **options)
+    report = predict_images(
+        artifact, images, backend=backend.value, save_crops=save_crops, **options
+    )
     if json_out:
         print_json(report.to_dict())
     else:

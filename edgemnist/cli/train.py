@@ -8,13 +8,24 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from edgemnist.cli.common import JsonOpt, OutOpt, SetOpt, ThreadsOpt, console, print_json
+from edgemnist.cli.common import (
+    JsonOpt,
+    OutAliasOpt,
+    SetOpt,
+    ThreadsOpt,
+    console,
+    print_json,
+    renamed,
+)
 
 
 def train_cmd(
     recipe: Annotated[str, typer.Argument(help="Recipe: train/NAME.toml, a path, or NAME.")],
     set_: SetOpt = None,
-    out: OutOpt = None,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option("--out-dir", help="Run directory (default: runs/<recipe>-s<seed>/)."),
+    ] = None,
     resume: Annotated[
         Optional[Path], typer.Option("--resume", help="Continue a run (its dir or last.pt).")
     ] = None,
@@ -29,17 +40,19 @@ def train_cmd(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     json_: JsonOpt = False,
+    out: OutAliasOpt = None,
 ) -> None:
     """Train a model from a TOML recipe; evaluate on the test set each epoch."""
     from edgemnist.training.trainer import train_recipe
 
+    out_dir = renamed(out_dir, out, "--out", "--out-dir")
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"train.seed={seed}")
     result = train_recipe(
         recipe,
         overrides,
-        run_dir=out,
+        run_dir=out_dir,
         limit=limit,
         epochs=epochs,
         threads=threads,
@@ -69,13 +82,20 @@ def train_cmd(
 
 def eval_cmd(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint written by `edgemnist train`.")],
-    out: OutOpt = None,
+    out_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--out-dir", help="Where eval.json and the PNGs go (default: <checkpoint dir>/eval/)."
+        ),
+    ] = None,
     json_: JsonOpt = False,
+    out: OutAliasOpt = None,
 ) -> None:
     """Evaluate a checkpoint on the test set: accuracy, F1, confusion matrix, error gallery."""
     from edgemnist.training.evaluate import evaluate_checkpoint
 
-    report = evaluate_checkpoint(checkpoint, out_dir=out)
+    out_dir = renamed(out_dir, out, "--out", "--out-dir")
+    report = evaluate_checkpoint(checkpoint, out_dir=out_dir)
     if json_:
         print_json(report)
         return
@@ -105,5 +125,6 @@ def eval_cmd(
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``train`` and ``eval`` to the root app."""
     app.command("train")(train_cmd)
     app.command("eval")(eval_cmd)

@@ -46,10 +46,16 @@ def parse_v4l2_formats(text: str) -> List[Dict[str, Any]]:
     formats: List[Dict[str, Any]] = []
     size: Optional[Tuple[int, int]] = None
     for line in text.splitlines():
-        m = re.match(r"\s*\[\d+\]:\s*'(\w{1,4})\s*'\s*\(([^)]*)\)", line)
+        # v4l-utils >= 1.16: "[0]: 'MJPG' (Motion-JPEG, compressed)"; older (Ubuntu 18.04,
+        # JetPack 4.6): "Pixel Format: 'MJPG' (compressed)" then "Name : Motion-JPEG"
+        m = re.match(r"\s*(?:\[\d+\]:|Pixel Format:)\s*'(\w{1,4})\s*'\s*(?:\(([^)]*)\))?", line)
         if m:
-            formats.append({"fourcc": m.group(1), "description": m.group(2), "modes": []})
+            formats.append({"fourcc": m.group(1), "description": m.group(2) or "", "modes": []})
             size = None
+            continue
+        m = re.match(r"\s*Name\s*:\s*(.+)", line)
+        if m and formats and not formats[-1]["modes"]:
+            formats[-1]["description"] = m.group(1).strip()
             continue
         m = re.match(r"\s*Size:\s*\w+\s+(\d+)x(\d+)", line)
         if m and formats:

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from edgemnist.cli.main import main
-from edgemnist.doctor import board, decode_throttled, doctor, l4t_release, probe_package
+from edgemnist.doctor import (
+    board,
+    decode_throttled,
+    doctor,
+    exit_code,
+    l4t_release,
+    probe_package,
+)
 
 
 def _write(root: Path, rel: str, data) -> None:
@@ -124,13 +131,31 @@ def test_throttle_bits():
     ]
 
 
-def test_cli_json_on_fake_jetson(jetson_nano, capsys):
-    assert main(["doctor", "--json", "--root", str(jetson_nano)]) == 0
+def test_cli_json_on_fake_jetson_exits_1_on_a_failed_check(jetson_nano, capsys):
+    assert main(["doctor", "--json", "--root", str(jetson_nano)]) == 1  # tensorrt: fail
     rep = json.loads(capsys.readouterr().out)
-    assert rep["board"]["kind"] == "jetson" and rep["problems"] > 0
+    assert rep["board"]["kind"] == "jetson" and rep["failures"] >= 1
+    assert rep["problems"] == rep["failures"] + rep["warnings"]
 
 
-def test_cli_table_here(capsys):
-    assert main(["doctor"]) == 0
+def test_exit_code_counts_failures_and_with_strict_warnings():
+    assert exit_code({"failures": 0, "warnings": 0}) == 0
+    assert exit_code({"failures": 0, "warnings": 3}) == 0
+    assert exit_code({"failures": 0, "warnings": 3}, strict=True) == 1
+    assert exit_code({"failures": 1, "warnings": 0}) == 1
+    assert exit_code({"failures": 0, "warnings": 0}, strict=True) == 0
+
+
+def test_cli_table_here_exit_code_follows_the_report(capsys):
+    rep = doctor()
+    expected = 1 if rep["failures"] else 0
+    assert main(["doctor"]) == expected
     out = capsys.readouterr().out
     assert "onnxruntime" in out and "python" in out
+    assert main(["doctor", "--strict"]) == (1 if rep["problems"] else 0)
+
+
+def test_root_is_hidden_from_help(capsys):
+    assert main(["doctor", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--strict" in out and "--root" not in out

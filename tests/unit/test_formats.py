@@ -116,8 +116,7 @@ def test_runner_strings_point_at_runners_of_that_backend(backend: str) -> None:
     """Each row's runner, once its module exists, is a Runner whose name is the backend."""
     row = formats.lookup_any(backend)
     module = row.runner.split(":")[0]
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not written yet")
+    assert importlib.util.find_spec(module) is not None, f"{row.name}: no module {module}"
     try:
         cls = formats.runner_class(backend)
     except BackendUnavailable as exc:  # pragma: no cover - a broken runner module
@@ -129,25 +128,50 @@ def test_runner_strings_point_at_runners_of_that_backend(backend: str) -> None:
 
 def test_export_strings_name_functions_defined_in_their_modules() -> None:
     """Read the export modules' source (they import torch, so they are not imported here)."""
-    missing = []
     for row in formats.FORMATS:
         if row.export is None:
             continue
         module, func = row.export.split(":")
         spec = importlib.util.find_spec(module)
-        if spec is None or spec.origin is None:
-            missing.append(module)
-            continue
+        assert spec is not None and spec.origin is not None, f"{row.name}: no module {module}"
         tree = ast.parse(Path(spec.origin).read_text())
         defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
         assert func in defined, f"{row.name}: {module} defines no {func}()"
-    if missing:
-        pytest.skip(f"export modules not written yet: {', '.join(missing)}")
+        assert row.made_by.startswith("edgemnist "), row.name
 
 
-def test_check_precision() -> None:
-    assert formats.check_precision("tensorrt", "int8") == "int8"
-    with pytest.raises(ConfigError, match="onnx-qdq has no precision 'fp16': choose one of int8"):
-        formats.check_precision("onnx-qdq", "fp16")
-    with pytest.raises(ConfigError, match="unknown format"):
-        formats.check_precision("coreml", "fp32")
+def _values(enum) -> tuple:
+    return tuple(member.value for member in enum)
+
+
+def test_cli_choice_enums_match_the_table_and_the_modules_that_use_them() -> None:
+    """The CLI's choices are these enums; each must equal what the library accepts."""
+    assert set(_values(formats.Backend)) == set(formats.backends())
+    assert _values(formats.BackendChoice) == ("auto", *_values(formats.Backend))
+    assert set(_values(formats.QuantizeBackend)) <= set(formats.backends())
+    assert _values(formats.Precision) == formats.PRECISIONS
+    assert {p for f in formats.FORMATS for p in f.precisions} == set(formats.PRECISIONS)
+    assert set(_values(formats.QuantizePrecision)) == {"int8", "fp16"}
+    assert _values(formats.BuildPrecision) == ("auto", *formats.PRECISIONS)
+    # modules that import onnx/tensorrt are read, not imported
+    for module, name, enum in [
+        ("edgemnist.export.quantize_ort", "METHODS", formats.CalibMethod),
+        ("edgemnist.export.quantize_ort", "TARGETS", formats.QuantTarget),
+        ("edgemnist.engine.build", "BUILDERS", formats.Builder),
+        ("edgemnist.engine.planner", "PRECISION_CHOICES", formats.BuildPrecision),
+    ]:
+        assert _module_tuple(module, name) == _values(enum), f"{module}.{name}"
+
+
+def _module_tuple(module: str, name: str) -> tuple:
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    for node in ast.parse(Path(spec.origin).read_text()).body:
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return tuple(ast.literal_eval(value))
+    raise AssertionError(f"{module} defines no {name}")
