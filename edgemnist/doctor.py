@@ -516,7 +516,8 @@ def doctor(root: Path = Path("/"), probe: Probe = probe_package) -> Dict[str, An
         probe: how Python packages are looked up (tests may pass a double).
 
     Returns:
-        ``{"root", "board": {"kind", "model"}, "checks": [Check as dict], "problems": n}``.
+        ``{"root", "board": {"kind", "model"}, "checks": [Check as dict], "failures": n,
+        "warnings": n, "problems": failures + warnings}``.
     """
     root = Path(root)
     kind, model = board(root)
@@ -527,10 +528,32 @@ def doctor(root: Path = Path("/"), probe: Probe = probe_package) -> Dict[str, An
     checks += _camera_checks(root, kind)
     checks += _source_checks(root, kind)
     checks += _memory_checks(root, kind)
-    problems = sum(1 for c in checks if c.status in (WARN, FAIL))
+    failures = sum(1 for c in checks if c.status == FAIL)
+    warnings = sum(1 for c in checks if c.status == WARN)
     return {
         "root": str(root),
         "board": {"kind": kind, "model": model},
         "checks": [asdict(c) for c in checks],
-        "problems": problems,
+        "failures": failures,
+        "warnings": warnings,
+        "problems": failures + warnings,
     }
+
+
+def exit_code(report: Dict[str, Any], strict: bool = False) -> int:
+    """The exit status of ``edgemnist doctor`` for a :func:`doctor` report.
+
+    Args:
+        report: what :func:`doctor` returned.
+        strict: count warnings as failures (``doctor --strict``, for provisioning scripts).
+
+    Returns:
+        0 when no check failed (and, with ``strict``, none warned), else 1.
+
+    Example:
+        >>> report = {"failures": 0, "warnings": 2}
+        >>> exit_code(report), exit_code(report, strict=True)
+        (0, 1)
+    """
+    bad = report["failures"] + (report["warnings"] if strict else 0)
+    return 1 if bad else 0
