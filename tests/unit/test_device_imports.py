@@ -114,6 +114,10 @@ def test_the_walk_finds_the_device_side() -> None:
         "edgemnist.data.mnist",
         "edgemnist.cli.main",
         "edgemnist.cli.predict",
+        "edgemnist.live.sources",
+        "edgemnist.live.capture",
+        "edgemnist.live.gst",
+        "edgemnist.live.probe",
     ):
         assert expected in names
     assert not [n for n in names if n.startswith(HOST_PACKAGES)]
