@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from edgemnist.cli.common import JsonOpt, console, err_console, print_json
+from edgemnist.cli.common import JsonOpt, OutAliasOpt, console, err_console, print_json, renamed
 
 
 def robustness(
@@ -38,14 +38,15 @@ def robustness(
         ),
     ] = 0.25,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads per backend.")] = 1,
-    out: Annotated[
+    out_dir: Annotated[
         Optional[Path],
-        typer.Option("--out", help="Write robustness.json and robustness.png in this folder."),
+        typer.Option("--out-dir", help="Write robustness.json and robustness.png in this folder."),
     ] = None,
     list_only: Annotated[
         bool, typer.Option("--list", help="List the corruptions and exit.")
     ] = False,
     json_out: JsonOpt = False,
+    out: OutAliasOpt = None,
 ) -> None:
     """Accuracy per corruption, mean corruption error and mCE for every artifact.
 
@@ -54,6 +55,8 @@ def robustness(
     to its FP32 reference.
     """
     from edgemnist.robustness.corruptions import CORRUPTIONS
+
+    out = renamed(out_dir, out, "--out", "--out-dir")
 
     if list_only:
         for c in CORRUPTIONS.values():

@@ -131,7 +131,7 @@ def test_report_and_cli(mnist_env, tmp_path):
     out = tmp_path / "out"
     assert main([
         "robustness", str(a), str(b), "--limit", "60", "--corruptions", "fog,stripe",
-        "--out", str(out), "--json",
+        "--out-dir", str(out), "--json",
     ]) == 0  # fmt: skip
     saved = json.loads((out / "robustness.json").read_text())
     assert saved["schema"] == "edgemnist.robustness/1"

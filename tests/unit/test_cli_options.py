@@ -104,6 +104,7 @@ def test_conflicting_options_are_a_usage_error(capsys):
         (["eval"], ["--out "], ["--out-dir"]),
         (["bench"], ["--out "], ["--out-dir", "--gate", "--threads"]),
         (["build-engine"], ["--force-rebuild", "--out "], ["--force", "--out-dir"]),
+        (["robustness"], ["--out "], ["--out-dir", "--threads", "--json"]),
     ],
 )
 def test_vocabulary_shown_and_old_spellings_hidden(words, hidden, shown, capsys, monkeypatch):
