@@ -193,7 +193,7 @@ def _gst_rows(run_tools: bool) -> List[Dict[str, Any]]:
             "kind": "csi (nvarguscamerasrc)",
             "ok": found,
             "detail": "present" if found else f"{why}: csi:// works only on a Jetson",
-            "fix": "" if found else "on a Jetson: sudo apt install nvidia-l4t-gstreamer",
+            "fix": "" if found else "csi:// needs a Jetson with JetPack (nvidia-l4t-gstreamer)",
         }
     )
     return rows
