@@ -301,8 +301,11 @@ def _backend_checks(root: Path, kind: str, probe: Probe) -> List[Check]:
         checks.append(Check(s, "onnxruntime", OK, f"{ver} [{providers}]"))
 
     ver, why = probe("tensorrt")
+    elsewhere = tensorrt_elsewhere(root)
     if ver:
         checks.append(Check(s, "tensorrt", OK, ver))
+    elif elsewhere:
+        checks.append(_tensorrt_elsewhere_check(elsewhere, why, kind))
     elif kind == "jetson":
         checks.append(
             Check(
@@ -373,6 +376,60 @@ def _backend_checks(root: Path, kind: str, probe: Probe) -> List[Check]:
             )
         )
     return checks
+
+
+#: where system packages put TensorRT's Python bindings (JetPack: python3-libnvinfer)
+_TRT_SITE_GLOBS = (
+    "usr/lib/python3*/dist-packages/tensorrt",
+    "usr/lib/python3*/site-packages/tensorrt",
+    "usr/local/lib/python3*/dist-packages/tensorrt",
+)
+
+
+def tensorrt_elsewhere(root: Path) -> List[Tuple[str, str]]:
+    """TensorRT Python bindings installed under ``root`` for some system Python.
+
+    Returns:
+        ``[(python, path)]``: ``python`` is ``"3.6"`` for ``/usr/lib/python3.6/...``, or ``"3"``
+        for Debian's shared ``/usr/lib/python3/dist-packages`` (then the extension's file name
+        tells the version when it carries an ABI tag: ``tensorrt.cpython-38-...so``).
+    """
+    found = []
+    for pattern in _TRT_SITE_GLOBS:
+        for d in sorted(glob.glob(str(Path(root) / pattern))):
+            folder = Path(d).parent.parent.name  # python3.6 | python3
+            pyver = folder[len("python") :]
+            if pyver == "3":
+                tagged = glob.glob(str(Path(d) / "tensorrt.cpython-3*.so"))
+                m = re.search(r"cpython-3(\d+)", tagged[0]) if tagged else None
+                pyver = f"3.{m.group(1)}" if m else "3"
+            found.append((pyver, "/" + str(Path(d).relative_to(root))))
+    return found
+
+
+def _tensorrt_elsewhere_check(found: List[Tuple[str, str]], why: str, kind: str) -> Check:
+    """TensorRT is on the system but not importable here: for another Python, or hidden."""
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    same = [path for pyver, path in found if pyver == here]
+    if same:
+        return Check(
+            "backends",
+            "tensorrt",
+            FAIL if kind == "jetson" else WARN,
+            f"{why} here, but installed for this Python {here} at {same[0]}",
+            "this venv hides the system packages: recreate it with "
+            "'python3 -m venv --system-site-packages' (jetson/setup-orin.sh does)",
+        )
+    others = ", ".join(f"Python {pyver} ({path})" for pyver, path in found)
+    return Check(
+        "backends",
+        "tensorrt",
+        FAIL if kind == "jetson" else WARN,
+        f"{why} in Python {here}; TensorRT is installed only for {others}",
+        f"build TensorRT's bindings for Python {here}: jetson/build_trt_bindings.sh "
+        f"--venv {sys.prefix} (jetson/README.md, Jetson Nano), or build engines without them: "
+        "edgemnist build-engine MODEL --builder trtexec",
+    )
 
 
 def _cudart_check(root: Path, kind: str) -> Check:
