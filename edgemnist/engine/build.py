@@ -105,13 +105,18 @@ def trtexec_version(trtexec: Path) -> str:
 
     try:
         proc = subprocess.run(
-            [str(trtexec), "--help"], capture_output=True, text=True, timeout=60, check=False
+            [str(trtexec), "--help"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=60,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BackendUnavailable(
             f"{trtexec} does not run ({exc}): check the TensorRT install"
         ) from None
-    version = parse_banner_version(proc.stdout + proc.stderr)
+    version = parse_banner_version(proc.stdout or "")
     if version is None:
         raise BackendUnavailable(f"{trtexec} printed no '[TensorRT vNNNN]' banner: is it trtexec?")
     return version
@@ -234,6 +239,7 @@ def build_with_trtexec(
     shapes: Dict[str, Any],
     timing_cache: Optional[Path],
     log: Path,
+    calib_cache: Optional[Path] = None,
 ) -> List[str]:
     """Build ``engine`` with trtexec (atomically: it writes a temp file we rename).
 
@@ -249,7 +255,7 @@ def build_with_trtexec(
     with atomic_path(engine, suffix=".engine") as tmp:
         cmd = build_command(
             trtexec, version, onnx, tmp, plan.flags, workspace_mib, timing_cache,
-            s["min"][0], s["opt"][0], s["max"][0], input_name=name,
+            s["min"][0], s["opt"][0], s["max"][0], input_name=name, calib_cache=calib_cache,
         )  # fmt: skip
         # the log is not an artifact: written in place so a failed build still leaves it
         with open(log, "w") as fh:
@@ -399,6 +405,16 @@ def build_engine(
         )  # fmt: skip
     say(f"cache: rebuilding: {decision.summary}")
 
+    calib_cache = out_dir / f"calibration-{key_digest(key)}.cache"
+    if use == "trtexec" and plan.mode == "calibrator" and not calib_cache.is_file():
+        # sampleEngines.cpp (8.x, 10.x): --int8 on a network without Q/DQ layers and without
+        # --calib gets setTensorDynamicRange() placeholders (+-2 / +-4), not a calibration
+        raise ConfigError(
+            f"INT8 through trtexec from an FP32 ONNX needs the calibration cache {calib_cache} "
+            "(without one trtexec builds with placeholder dynamic ranges: garbage accuracy): "
+            f"run `edgemnist quantize {onnx} --target tensorrt` and build from the QDQ "
+            "model.int8.onnx, or calibrate once with --builder python"
+        )
     tcache = timing_cache_path(version, gpu_info)
     tcache.parent.mkdir(parents=True, exist_ok=True)  # trtexec does not create it
     label = f"building {plan.precision.upper()} engine with TensorRT {version} ({use})"
@@ -407,7 +423,6 @@ def build_engine(
     with Heartbeat(label, tick, interval=HEARTBEAT_S) as hb:
         if use == "python":
             calibrator, memory = None, None
-            calib_cache = out_dir / f"calibration-{key_digest(key)}.cache"
             if plan.mode == "calibrator":
                 from edgemnist.engine.calibrator import calibration_batches, make_calibrator
                 from edgemnist.runners.tensorrt import open_memory
@@ -427,6 +442,7 @@ def build_engine(
             cmd = build_with_trtexec(
                 exe, version, onnx, engine, plan, pre.workspace_mib, shapes, tcache,
                 out_dir / (ENGINE_NAME + ".build.log"),
+                calib_cache if plan.mode == "calibrator" else None,
             )  # fmt: skip
         seconds = hb.elapsed
 

@@ -1,12 +1,14 @@
 """trtexec runner: NVIDIA's own tool in a subprocess, for its timings (and, slowly, logits).
 
 :meth:`TrtexecRunner.bench` runs ``trtexec --loadEngine=...`` and parses its performance
-summary (8.2 and 10.x/11.x formats) into our result schema: the numbers NVIDIA's tool reports,
-next to ours. :meth:`infer` works too (``--loadInputs`` / ``--exportOutput``), one process per
-call, so it is for checking outputs, never for timing.
+summary (7.x blocks, 8.0 -> 11.x summaries) into our result schema: the numbers NVIDIA's tool
+reports, next to ours; figures it did not print are listed as missing, never zeros.
+:meth:`infer` works too (``--loadInputs`` / ``--exportOutput``), one process per call, so it is
+for checking outputs, never for timing.
 
-Verified here with a fake trtexec executable (tests/unit/test_trtexec.py) that follows
-trtexec's command line and output format. Not verified without hardware: real trtexec.
+Verified here with a strict fake trtexec executable (tests/unit/data/trtexec/fake_trtexec.py:
+each release's option set, stdout/stderr split, summary formats) and real public trtexec outputs
+(tests/unit/data/trtexec/*.txt). Not verified without hardware: a run of real trtexec.
 """
 
 from __future__ import annotations
@@ -73,14 +75,21 @@ class TrtexecRunner(Runner):
 
     def _run(self, cmd: Sequence[str]) -> str:
         try:
+            # trtexec writes [W]/[E] lines (the summary's warnings among them) to stderr and the
+            # rest to stdout (samples/common/logging.h): one pipe keeps them in order
             proc = subprocess.run(
-                list(cmd), capture_output=True, text=True, timeout=self.timeout_s, check=False
+                list(cmd),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=self.timeout_s,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise BackendUnavailable(
                 f"trtexec ran past {self.timeout_s:g} s: try a shorter --duration"
             ) from None
-        out = proc.stdout + proc.stderr
+        out = proc.stdout or ""
         if proc.returncode != 0:
             errors = [ln for ln in out.splitlines() if "[E]" in ln]
             last = errors[-1].strip() if errors else f"exit code {proc.returncode}"
@@ -100,9 +109,15 @@ class TrtexecRunner(Runner):
 
         Returns:
             :func:`~edgemnist.engine.trtexec_cmd.parse_performance_summary`'s dict plus
-            ``"command"`` and ``"batch"``.
+            ``"command"`` and ``"batch"``. Before TensorRT 8.5 trtexec reports one percentile
+            (the largest asked for) plus the median (as p50): the others are listed in
+            ``"missing"``, never reported as zeros.
         """
-        from edgemnist.engine.trtexec_cmd import bench_command, parse_performance_summary
+        from edgemnist.engine.trtexec_cmd import (
+            bench_command,
+            bench_percentiles,
+            parse_performance_summary,
+        )
 
         self.load()
         assert self.trtexec is not None
@@ -112,10 +127,8 @@ class TrtexecRunner(Runner):
             cuda_graph=cuda_graph,
         )  # fmt: skip
         out = self._run(cmd)
-        try:
-            result = parse_performance_summary(out)
-        except ValueError as exc:
-            raise BackendUnavailable(f"trtexec output unreadable ({exc})") from None
+        asked = sorted(set(bench_percentiles(self.version, percentiles)) | set(percentiles))
+        result = parse_performance_summary(out, percentiles=asked)
         result["command"] = cmd
         result["batch"] = batch
         return result

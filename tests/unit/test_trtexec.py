@@ -1,10 +1,13 @@
-"""trtexec: command lines per version, performance-summary parsing on recorded 8.2 and 10.3
-outputs, and the subprocess path through a fake trtexec executable (tests/unit/data)."""
+"""trtexec: command lines per version and the subprocess path, through a strict fake trtexec
+executable (tests/unit/data/trtexec/fake_trtexec.py: each release's option set from NVIDIA's
+sampleOptions.cpp, [W]/[E] on stderr, the summary format of each version). Parsing of real
+outputs: tests/unit/test_trtexec_outputs.py."""
 
 from __future__ import annotations
 
 import json
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,51 +22,17 @@ from edgemnist.engine.trtexec_cmd import (
     build_command,
     find_trtexec,
     parse_banner_version,
-    parse_performance_summary,
 )
-from edgemnist.errors import ArtifactError, BackendUnavailable
+from edgemnist.errors import ArtifactError, BackendUnavailable, ConfigError
 from edgemnist.runners.trtexec import TrtexecRunner
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data" / "trtexec"
+FAKE = DATA / "fake_trtexec.py"
 NANO = from_compute_capability("NVIDIA Tegra X1", (5, 3), "device-tree")
 ORIN = from_compute_capability("Orin", (8, 7), "device-tree")
-
-
-def test_parse_82_summary():
-    r = parse_performance_summary((DATA / "trtexec_8.2_bench.txt").read_text())
-    assert r["tensorrt_version"] == "8.2.1"
-    assert r["throughput_qps"] == 2739.9
-    assert r["latency_ms"] == {
-        "min": 0.318848, "max": 2.80396, "mean": 0.352219, "p50": 0.336182, "p99": 0.588867,
-    }  # fmt: skip
-    assert r["end_to_end_host_latency_ms"]["p99"] == 0.601562  # 8.2-only line
-    assert r["gpu_compute_ms"]["p50"] == 0.310791
-    assert r["h2d_ms"]["min"] == 0.0112305 and r["d2h_ms"]["max"] == 0.0478516
-    assert r["total_host_walltime_s"] == 3.00046 and r["total_gpu_compute_s"] == 2.67941
-    assert len(r["warnings"]) == 2
-    assert r["warnings"][1].startswith(
-        "GPU compute time is unstable, with coefficient of variance = 11.36%"
-    )
-
-
-def test_parse_10_summary():
-    r = parse_performance_summary((DATA / "trtexec_10.3_bench.txt").read_text())
-    assert r["tensorrt_version"] == "10.3.0"
-    assert r["throughput_qps"] == 18035.4
-    lat = r["latency_ms"]
-    assert (lat["p50"], lat["p90"], lat["p99"]) == (0.0507812, 0.0527344, 0.0654297)
-    assert "end_to_end_host_latency_ms" not in r
-    assert r["enqueue_ms"]["p90"] == 0.0322266
-    assert r["warnings"] == [
-        "Throughput may be bound by Enqueue Time rather than GPU Compute and the GPU may be "
-        "under-utilized."
-    ]
-
-
-def test_parse_without_summary_raises():
-    text = (DATA / "trtexec_10.3_bench.txt").read_text().split("=== Performance summary ===")[0]
-    with pytest.raises(ValueError, match="Performance summary"):
-        parse_performance_summary(text)
+#: NV_TENSORRT_VERSION of the releases a board can have: Nano (JetPack 4.6 = 8.0.1, 4.6.1+ =
+#: 8.2.1), JetPack 5.0.x (8.4.1), 5.1 (8.5.2), 8.6, 10.0.1 (the mis-scaling one), JetPack 6 (10.3)
+VERSIONS = ["8001", "8201", "8401", "8502", "8601", "100001", "100300"]
 
 
 @pytest.mark.parametrize(
@@ -75,33 +44,42 @@ def test_banner_versions(banner, version):
     assert parse_banner_version(f"&&&& RUNNING TensorRT.trtexec {banner} # trtexec") == version
 
 
-def test_build_command_per_version(tmp_path):
+def test_build_command_per_version():
     exe, onnx, eng, tc = Path("trtexec"), Path("m.onnx"), Path("m.engine"), Path("t.cache")
     c82 = build_command(exe, "8.2.1", onnx, eng, ["FP16"], 256, tc, 1, 1, 64)
     assert "--workspace=256" in c82 and "--fp16" in c82 and "--maxShapes=input:64x1x28x28" in c82
-    assert not any(a.startswith("--memPoolSize") for a in c82)
-    c10 = build_command(exe, "10.3.0", onnx, eng, ["INT8", "FP16"], 256, tc, 1, 1, 64)
-    assert "--memPoolSize=workspace:256M" in c10 and "--int8" in c10 and "--fp16" in c10
-    assert "--timingCacheFile=t.cache" in c10
+    assert "--buildOnly" in c82 and not any(a.startswith("--memPoolSize") for a in c82)
+    c84 = build_command(exe, "8.4.1", onnx, eng, ["FP16"], 256, tc, 1, 1, 64)
+    assert "--memPoolSize=workspace:256" in c84 and "--buildOnly" in c84
+    c86 = build_command(exe, "8.6.1", onnx, eng, ["FP16"], 256, tc, 1, 1, 64)
+    assert "--skipInference" in c86 and "--buildOnly" not in c86
+    c10 = build_command(
+        exe, "10.0.1", onnx, eng, ["INT8", "FP16"], 256, tc, 1, 1, 64, calib_cache=tc
+    )
+    assert "--memPoolSize=workspace:256" in c10 and "--int8" in c10 and "--fp16" in c10
+    assert f"--calib={tc}" in c10 and "--timingCacheFile=t.cache" in c10
     c11 = build_command(exe, "11.4.0", onnx, eng, ["FP16"], 256, None, 1, 1, 64)
     assert "--fp16" not in c11 and "--int8" not in c11  # strongly typed: no precision flags
 
 
 def test_bench_command_per_version():
-    b82 = bench_command(Path("trtexec"), "8.2.1", Path("m.engine"), percentiles=(50, 90, 99))
-    assert [a for a in b82 if a.startswith("--percentile")] == ["--percentile=99"]
-    b10 = bench_command(Path("trtexec"), "10.3.0", Path("m.engine"))
-    assert "--percentile=50,90,99" in b10 and "--includeDataTransfers" not in b10
+    def pct(version):
+        cmd = bench_command(Path("trtexec"), version, Path("m.engine"), percentiles=(50, 90, 99))
+        return [a for a in cmd if a.startswith("--percentile")]
+
+    # 8.0-8.4 parse one float (std::stof): a list would silently become 50
+    assert pct("8.2.1") == pct("8.4.1") == ["--percentile=99"]
+    assert pct("8.5.1") == pct("10.3.0") == ["--percentile=50,90,99"]
     b11 = bench_command(Path("trtexec"), "11.4.0", Path("m.engine"), batch=8)
     assert "--includeDataTransfers" in b11 and "--shapes=input:8x1x28x28" in b11
 
 
-# -- the subprocess path, with the fake executable --------------------------------------------
+# -- the fake is as strict as the real tool ---------------------------------------------------
 @pytest.fixture
 def fake_trtexec(tmp_path, monkeypatch):
     def make(version: str) -> Path:
         exe = tmp_path / f"trtexec-{version}"
-        exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{DATA / "fake_trtexec.py"}" "$@"\n')
+        exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
         exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
         monkeypatch.setenv("FAKE_TRTEXEC_VERSION", version)
         monkeypatch.setenv("FAKE_TRTEXEC_LOG", str(tmp_path / "argv.log"))
@@ -115,33 +93,93 @@ def _argv(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "version, gpu, flag",
-    [("8201", NANO, "--workspace=1024"), ("100300", ORIN, "--memPoolSize=workspace:1024M")],
-)
-def test_build_and_bench_through_trtexec(tmp_path, fake_trtexec, version, gpu, flag):
+    "version, flag",
+    [("8201", "--skipInference"), ("8502", "--skipInference"), ("100300", "--buildOnly"),
+     ("100001", "--workspace=256"), ("8201", "--memPoolSize=workspace:256"),
+     ("110000", "--fp16")],
+)  # fmt: skip
+def test_fake_rejects_what_that_release_rejects(tmp_path, fake_trtexec, version, flag):
+    exe = fake_trtexec(version)
+    proc = subprocess.run(
+        [str(exe), "--onnx=m.onnx", flag], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    name, _, value = flag.partition("=")
+    assert f"[E] Unknown option: {name} {value}" in proc.stderr  # [E] goes to stderr
+    assert proc.stdout.rstrip().splitlines()[-1].startswith("&&&& FAILED")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_build_through_trtexec_on_each_release(tmp_path, fake_trtexec, version):
+    """Before the fix every build passed --skipInference (8.6+ only) and
+    --memPoolSize=workspace:<N>M (2^20 times too large on 10.0.x)."""
     exe = fake_trtexec(version)
     onnx = write_tiny_onnx(tmp_path / "run" / "model.onnx")
-    lines: list = []
+    gpu = NANO if version in ("8001", "8201") else ORIN
     res = build_engine(
-        onnx, builder="trtexec", trtexec=exe, gpu=gpu, say=lines.append, root=Path("/nonexistent"),
-        max_batch=16,
+        onnx, builder="trtexec", trtexec=exe, gpu=gpu, root=Path("/nonexistent"), max_batch=16,
+        workspace_mib=256,
     )  # fmt: skip
     assert res.builder == "trtexec" and res.artifact.stat().st_size > 0
-    assert res.manifest["tensorrt"]["builder"] == "trtexec"
-    assert (res.artifact.parent / "model.engine.build.log").read_text().count("PASSED") == 1
     build_argv = _argv(tmp_path)[-1]
-    assert flag in build_argv and "--fp16" in build_argv and "--skipInference" in build_argv
-    assert any(a.startswith("--timingCacheFile=") for a in build_argv)
+    only = "--buildOnly" if int(version) < 8600 else "--skipInference"
+    assert only in build_argv
+    header = json.loads(res.artifact.read_bytes().split(b"\n", 1)[0])
+    assert header["workspace_mib"] == 256  # what trtexec understood, per its release's parsing
+    log = (res.artifact.parent / "model.engine.build.log").read_text()
+    assert log.count("&&&& PASSED") == 1
 
+
+@pytest.mark.parametrize("version", ["8201", "8401", "8601", "100300"])
+def test_bench_through_trtexec_keeps_warnings_and_percentiles(tmp_path, fake_trtexec, version):
+    """[W] lines come on stderr: merged in order they stay inside the summary (before the fix
+    they were appended after &&&& PASSED and lost). 8.4 reads one percentile: before the fix
+    it got "50,90,99" (= 50) and p99 vanished."""
+    exe = fake_trtexec(version)
+    onnx = write_tiny_onnx(tmp_path / "run" / "model.onnx")
+    gpu = NANO if version == "8201" else ORIN
+    res = build_engine(onnx, builder="trtexec", trtexec=exe, gpu=gpu, root=Path("/nonexistent"))
     with TrtexecRunner(res.artifact, trtexec=exe) as r:
-        timing = r.bench(duration_s=1)
-        assert timing["latency_ms"]["p99"] > 0 and timing["batch"] == 1
+        timing = r.bench(duration_s=1, percentiles=(50, 90, 99))
         x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
         w, b = weights()
         np.testing.assert_allclose(r.infer(x), x.reshape(3, -1) @ w.T + b, rtol=1e-4, atol=1e-4)
-    bench_argv = _argv(tmp_path)[-2]
-    pct = [a for a in bench_argv if a.startswith("--percentile")]
-    assert pct == (["--percentile=99"] if version == "8201" else ["--percentile=50,90,99"])
+    lat = timing["latency_ms"]
+    assert lat["p99"] > 0 and lat["p50"] > 0 and timing["batch"] == 1
+    assert timing["warnings"] == [
+        "Throughput may be bound by Enqueue Time rather than GPU Compute and the GPU may be "
+        "under-utilized. If not already in use, --useCudaGraph (utilize CUDA graphs where "
+        "possible) may increase the throughput."
+    ]
+    if int(version) < 8500:
+        assert "p90" not in lat and "latency_ms.p90" in timing["missing"]
+        assert [a for a in _argv(tmp_path)[-2] if a.startswith("--percentile")] == [
+            "--percentile=99"
+        ]
+    else:
+        assert lat["p90"] > 0 and not timing["missing"]
+    assert ("end_to_end_host_latency_ms" in timing) == (int(version) < 8400)
+
+
+def test_int8_calibration_through_trtexec_needs_a_cache(tmp_path, fake_trtexec):
+    """trtexec --int8 without --calib on a network without Q/DQ sets placeholder dynamic ranges
+    (sampleEngines.cpp setTensorDynamicRange): an engine with garbage accuracy. Refused."""
+    exe = fake_trtexec("8601")
+    onnx = write_tiny_onnx(tmp_path / "run" / "model.onnx")
+    with pytest.raises(ConfigError) as e:
+        build_engine(onnx, precision="int8", builder="trtexec", trtexec=exe, gpu=ORIN,
+                     root=Path("/nonexistent"))  # fmt: skip
+    msg = str(e.value)
+    assert "placeholder dynamic ranges" in msg and "edgemnist quantize" in msg
+    assert "--target tensorrt" in msg and "\n" not in msg
+    assert not (tmp_path / "run" / "model.engine").exists()
+    # with the calibration cache a Python-API build leaves beside the engine, trtexec uses it
+    cache = Path(msg.split("calibration cache ")[1].split(" ")[0])
+    cache.write_bytes(b"TRT-8601-EntropyCalibration2\n")
+    res = build_engine(onnx, precision="int8", builder="trtexec", trtexec=exe, gpu=ORIN,
+                       root=Path("/nonexistent"))  # fmt: skip
+    header = json.loads(res.artifact.read_bytes().split(b"\n", 1)[0])
+    assert header["int8"] and header["calib"] == str(cache) and not header["placeholder_ranges"]
 
 
 def test_trtexec_failure_is_one_line_with_log(tmp_path, fake_trtexec):
