@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from edgemnist.live.sources import BadFrame, Source
 from edgemnist.live.types import Frame
@@ -183,7 +183,7 @@ class Capture:
                     src.close()
                     if self._stop.wait(wait):
                         break
-                    wait = min(wait * 2, self.backoff[1])
+                    wait = _next_wait(wait, self.backoff[1])
                     try:
                         src.open()
                     except Exception as exc:  # any failure to reopen is retried, never fatal
@@ -269,6 +269,24 @@ class Capture:
                 self.source.interrupt()
             if self._finished:
                 return
+
+
+def backoff_waits(first: float, longest: float, attempts: int) -> List[float]:
+    """The waits before each of ``attempts`` reopen attempts in a row: doubling, capped.
+
+    Example:
+        >>> backoff_waits(0.5, 8.0, 7)
+        [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    """
+    waits, wait = [], first
+    for _ in range(attempts):
+        waits.append(wait)
+        wait = _next_wait(wait, longest)
+    return waits
+
+
+def _next_wait(wait: float, longest: float) -> float:
+    return min(wait * 2, longest)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -337,7 +337,7 @@ class GstChild:
             raise ChildEnded("not started", clean=False)
         fd = self.proc.stdout.fileno()
         buf = np.empty((self.height, self.stride), dtype=np.uint8)
-        view = memoryview(buf).cast("B")
+        view = buf.data.cast("B")
         got = 0
         deadline = None if timeout is None else time.monotonic() + timeout
         while got < self.size:
@@ -346,7 +346,7 @@ class GstChild:
                 ready, _, _ = select.select([fd], [], [], max(0.0, left))
                 if not ready:
                     raise FrameTimeout(f"no frame from the GStreamer child within {timeout:g} s")
-            n = self.proc.stdout.readinto(view[got:])
+            n = os.readv(fd, [view[got:]])  # straight into the frame: no intermediate copy
             if not n:
                 break
             got += n

@@ -23,7 +23,7 @@ def opencv_backends() -> List[str]:
     try:
         import cv2  # type: ignore[import-not-found]
 
-        names = []
+        names: List[str] = []
         for name in ("FFMPEG", "GSTREAMER", "V4L2"):
             if name == "GSTREAMER":
                 # the registry may list a plugin that is not built in: trust the build info

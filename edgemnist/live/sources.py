@@ -818,7 +818,10 @@ class SyntheticSource(Source):
         params = synthetic.parse_synthetic_options(self.target)
         self._camera = synthetic.SyntheticCamera(params)
         self.fps = float(self._camera.fps)
-        shown = dataclasses.asdict(params) if dataclasses.is_dataclass(params) else dict(params)
+        if dataclasses.is_dataclass(params) and not isinstance(params, type):
+            shown = dataclasses.asdict(params)
+        else:
+            shown = dict(params)
         self.info = {
             "backend": "synthetic",
             "options": shown,

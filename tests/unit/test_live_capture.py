@@ -15,7 +15,7 @@ from typing import Any, Callable, List, Optional, Tuple
 import numpy as np
 import pytest
 
-from edgemnist.live.capture import Capture
+from edgemnist.live.capture import Capture, backoff_waits
 from edgemnist.live.sources import BadFrame, Source, SourceError
 
 FAST = {"backoff": (0.01, 0.04)}
@@ -212,3 +212,8 @@ def test_describe_includes_the_counters():
         wait_for(lambda: cap.frames == 1)
         d = cap.describe()
     assert d["kind"] == "scripted" and d["capture"]["frames"] == 1
+
+
+def test_backoff_doubles_up_to_the_cap():
+    assert backoff_waits(0.5, 8.0, 7) == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert backoff_waits(0.01, 0.04, 4) == [0.01, 0.02, 0.04, 0.04]
