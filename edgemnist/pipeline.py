@@ -10,8 +10,9 @@ Everything lands in ``engines/<recipe name>/`` (or ``out``)::
                              reason, for models eager mode cannot quantize)
     flips.int8.png           the INT8 model's flip gallery
 
-Each step runs its own parity gate on all 10 000 test images; a failing gate stops the pipeline
-(nothing is kept for that artifact) unless ``force``.
+Each step runs its own parity gate on all 10 000 test images (scored by
+:mod:`edgemnist.scoring`: rates are fractions); a failing gate stops the pipeline (nothing is
+kept for that artifact) unless ``force``. MNIST is fetched and verified first when it is missing.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def run_pipeline(
     Returns:
         A :class:`PipelineResult`.
     """
+    from edgemnist.data.mnist import ensure
     from edgemnist.export.fp16 import export_fp16
     from edgemnist.export.onnx_export import export_onnx
     from edgemnist.export.quantize_ort import quantize_onnx
@@ -103,6 +105,9 @@ def run_pipeline(
 
     say = on_step or (lambda _msg: None)
     overrides = list(overrides)
+    if not (str(recipe).endswith(".pt") and Path(recipe).is_file()):
+        load_recipe(str(recipe), overrides)  # a bad recipe fails before anything is fetched
+    ensure(on_event=say)
     if str(recipe).endswith(".pt") and Path(recipe).is_file():
         # A trained checkpoint: skip training, run export -> quantize -> verify on it.
         from edgemnist.training.checkpoint import load_checkpoint

@@ -10,7 +10,10 @@ Modules, one job each:
 - :mod:`~edgemnist.bench.run` — runs the rows;
 - :mod:`~edgemnist.bench.recommend` — which artifact to ship, and whether INT8 pays here;
 - :mod:`~edgemnist.bench.report` — table, JSON, CSV, Markdown and plots;
-- :mod:`~edgemnist.bench.compare` — the regression gate against a baseline JSON.
+- :mod:`~edgemnist.bench.result` — the typed result document (rows, schema, migration);
+- :mod:`~edgemnist.bench.regression` — the regression gate against a baseline JSON.
+
+Accuracy and agreement are scored by :mod:`edgemnist.scoring`, like ``verify``'s.
 
 Nothing here imports torch, onnxruntime, tensorrt or matplotlib at module top.
 """
@@ -18,4 +21,5 @@ Nothing here imports torch, onnxruntime, tensorrt or matplotlib at module top.
 from __future__ import annotations
 
 #: version of the result JSON layout; bump when a key changes meaning or disappears
-SCHEMA_VERSION = 1
+#: (history and migration: :mod:`edgemnist.bench.result`)
+SCHEMA_VERSION = 2

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
+from edgemnist.scoring import pct
+
 #: an INT8 row must beat its FP32 row by at least this factor to be called worth it
 INT8_MIN_SPEEDUP = 1.10
 
@@ -28,12 +30,12 @@ def _ranked(row: Dict[str, Any]) -> bool:
     )
 
 
-def _within_gate(row: Dict[str, Any], gate_points: float) -> bool:
-    drop = row.get("accuracy_drop_points")
+def _within_gate(row: Dict[str, Any], max_drop: float) -> bool:
+    drop = row.get("accuracy_drop")
     if drop is None:
         # no FP32 reference to compare with: only an FP32 row vouches for itself
         return row.get("precision") == "fp32"
-    return float(drop) <= gate_points + 1e-9
+    return float(drop) <= max_drop + 1e-9
 
 
 def _fp32_twin(row: Dict[str, Any], rows: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -54,7 +56,7 @@ def _fmt_us(value: float) -> str:
     return f"{value:,.1f} µs" if value < 1000 else f"{value / 1000:,.2f} ms"
 
 
-def int8_verdicts(rows: Sequence[Dict[str, Any]], gate_points: float) -> List[Dict[str, Any]]:
+def int8_verdicts(rows: Sequence[Dict[str, Any]], max_drop: float) -> List[Dict[str, Any]]:
     """For each INT8 row with an FP32 twin (same model and backend): does INT8 pay here?
 
     Returns:
@@ -71,7 +73,7 @@ def int8_verdicts(rows: Sequence[Dict[str, Any]], gate_points: float) -> List[Di
         a, b = _p50(row), _p50(twin)
         assert a is not None and b is not None
         speedup = b / a if a > 0 else float("inf")
-        drop = row.get("accuracy_drop_points")
+        drop = row.get("accuracy_drop")  # fraction; printed in points below
         where = f"{row['label']} ({row['model']})"
         if speedup < 1.0:
             line = (
@@ -80,10 +82,10 @@ def int8_verdicts(rows: Sequence[Dict[str, Any]], gate_points: float) -> List[Di
                 "ship the FP32 model."
             )
             pays = False
-        elif drop is not None and float(drop) > gate_points + 1e-9:
+        elif drop is not None and float(drop) > max_drop + 1e-9:
             line = (
-                f"INT8 is {speedup:.2f}x faster but loses {float(drop):.2f} points of accuracy "
-                f"on {where} (gate {gate_points:.2f}): not recommended."
+                f"INT8 is {speedup:.2f}x faster but loses {100 * float(drop):.2f} points of "
+                f"accuracy on {where} (gate {100 * max_drop:.2f}): not recommended."
             )
             pays = False
         elif speedup < INT8_MIN_SPEEDUP:
@@ -97,7 +99,7 @@ def int8_verdicts(rows: Sequence[Dict[str, Any]], gate_points: float) -> List[Di
             line = (
                 f"INT8 pays on this device: {where} is {speedup:.2f}x faster than "
                 f"{twin['label']} ({_fmt_us(a)} vs {_fmt_us(b)} at p50)"
-                + (f", accuracy {-float(drop):+.2f} points." if drop is not None else ".")
+                + (f", accuracy {-100 * float(drop):+.2f} points." if drop is not None else ".")
             )
             pays = True
         verdicts.append(
@@ -112,32 +114,32 @@ def int8_verdicts(rows: Sequence[Dict[str, Any]], gate_points: float) -> List[Di
     return verdicts
 
 
-def recommend(rows: Sequence[Dict[str, Any]], gate_points: float = 0.10) -> Dict[str, Any]:
-    """Pick the fastest row (batch-1 p50) whose accuracy is within ``gate_points`` of its
+def recommend(rows: Sequence[Dict[str, Any]], max_drop: float = 0.001) -> Dict[str, Any]:
+    """Pick the fastest row (batch-1 p50) whose accuracy is within ``max_drop`` of its
     model's FP32 reference, and say where INT8 does not pay.
 
     Args:
-        rows: finished row results (see :mod:`edgemnist.bench.run`).
-        gate_points: largest accuracy drop from FP32 accepted, in percentage points.
+        rows: finished rows as dicts (:class:`edgemnist.bench.result.BenchRow`).
+        max_drop: largest accuracy drop from FP32 accepted, a fraction (0.001 = 0.1 points).
 
     Returns:
         ``{"choice": row id or None, "line": str, "int8": [verdicts], "lines": [str, ...],
-        "gate_points": float}``. INT8 rows that do not pay are never chosen.
+        "max_drop": float}``. INT8 rows that do not pay are never chosen.
     """
-    verdicts = int8_verdicts(rows, gate_points)
+    verdicts = int8_verdicts(rows, max_drop)
     refused = {v["row"] for v in verdicts if not v["pays"]}
     eligible = [
-        r for r in rows if _ranked(r) and _within_gate(r, gate_points) and r["id"] not in refused
+        r for r in rows if _ranked(r) and _within_gate(r, max_drop) and r["id"] not in refused
     ]
     eligible.sort(key=lambda r: (_p50(r), -float(r["accuracy"])))
     if eligible:
         best = eligible[0]
-        drop = best.get("accuracy_drop_points")
-        vs = f", {-float(drop):+.2f} points vs FP32" if drop else ""
+        drop = best.get("accuracy_drop")
+        vs = f", {-100 * float(drop):+.2f} points vs FP32" if drop else ""
         line = (
             f"Ship {best['label']} of {best['model']} ({best['artifact']}): fastest within the "
-            f"accuracy gate ({gate_points:.2f} points) at {_fmt_us(_p50(best) or 0.0)} p50 "
-            f"batch 1, accuracy {100 * float(best['accuracy']):.2f} %{vs}."
+            f"accuracy gate ({100 * max_drop:.2f} points) at {_fmt_us(_p50(best) or 0.0)} p50 "
+            f"batch 1, accuracy {pct(float(best['accuracy']))} %{vs}."
         )
         choice = best["id"]
     else:
@@ -154,5 +156,5 @@ def recommend(rows: Sequence[Dict[str, Any]], gate_points: float = 0.10) -> Dict
         "line": line,
         "int8": verdicts,
         "lines": lines,
-        "gate_points": gate_points,
+        "max_drop": max_drop,
     }

@@ -58,10 +58,10 @@ def _throughput(row: Dict[str, Any]) -> Dict[int, float]:
     }
 
 
-def compare(
+def check_regression(
     current: Dict[str, Any], baseline: Dict[str, Any], max_regress: float = 0.10
 ) -> Dict[str, Any]:
-    """Compare two result documents.
+    """Gate this run's result document against a baseline's.
 
     Args:
         current: this run's result.

@@ -1,143 +1,22 @@
 """Benchmark outputs: rich table, JSON (schema-versioned), CSV, Markdown, PNG plots.
 
-The JSON is the source of truth; the other files are views of it, and ``--compare`` reads it
-back. :func:`validate` checks a document against the schema (hand-written: no jsonschema
-dependency on a device). matplotlib is imported only when plots are drawn.
+The JSON is the source of truth (:class:`edgemnist.bench.result.BenchResult`, which also
+checks a document read back); the other files are views of its ``to_dict()``. matplotlib is
+imported only when plots are drawn, and plots are skipped with one line when it is missing
+(a device install has no matplotlib).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from edgemnist.atomic import atomic_path, write_json, write_text
-from edgemnist.bench import SCHEMA_VERSION
+from edgemnist.bench.result import load_result
 from edgemnist.errors import ArtifactError
-
-ROW_STATUSES = ("ok", "error", "missing", "unavailable", "ready")
-STAT_KEYS = ("n", "min", "p50", "p90", "p99", "max", "mean", "std", "cv")
-
-#: top-level keys and their types
-_TOP = {
-    "schema_version": int,
-    "kind": str,
-    "created_at": str,
-    "config": dict,
-    "environment": dict,
-    "harness": dict,
-    "rows": list,
-    "recommendation": dict,
-    "warnings": list,
-}
-#: keys every row has, and their types (None allowed where the value can be unknown)
-_ROW = {
-    "id": (str,),
-    "label": (str,),
-    "model": (str,),
-    "backend": (str,),
-    "precision": (str,),
-    "format": (str,),
-    "status": (str,),
-    "reason": (str,),
-    "artifact": (str, type(None)),
-    "sha256": (str, type(None)),
-    "file_size_bytes": (int, type(None)),
-    "warnings": (list,),
-}
-
-
-def validate(doc: Any) -> List[str]:
-    """Check a result document against schema version :data:`SCHEMA_VERSION`.
-
-    Args:
-        doc: a parsed result JSON.
-
-    Returns:
-        Problems, one line each (empty when the document is valid).
-    """
-    errors: List[str] = []
-    if not isinstance(doc, dict):
-        return ["result is not a JSON object"]
-    for key, typ in _TOP.items():
-        if key not in doc:
-            errors.append(f"missing key {key!r}")
-        elif not isinstance(doc[key], typ) or isinstance(doc[key], bool):
-            errors.append(f"{key!r} should be {typ.__name__}, got {type(doc[key]).__name__}")
-    if errors:
-        return errors
-    if doc["kind"] != "edgemnist-bench":
-        errors.append(f"kind is {doc['kind']!r}, expected 'edgemnist-bench'")
-    if doc["schema_version"] != SCHEMA_VERSION:
-        errors.append(
-            f"schema_version {doc['schema_version']}, this edgemnist reads {SCHEMA_VERSION}"
-        )
-    for key in ("cpu", "versions", "board"):
-        if not isinstance(doc["environment"].get(key), dict):
-            errors.append(f"environment.{key} missing")
-    ids = set()
-    for i, row in enumerate(doc["rows"]):
-        where = f"rows[{i}]"
-        if not isinstance(row, dict):
-            errors.append(f"{where} is not an object")
-            continue
-        for key, types in _ROW.items():
-            if key not in row:
-                errors.append(f"{where}: missing {key!r}")
-            elif not isinstance(row[key], types):
-                errors.append(f"{where}.{key}: wrong type {type(row[key]).__name__}")
-        if row.get("id") in ids:
-            errors.append(f"{where}: duplicate id {row.get('id')!r}")
-        ids.add(row.get("id"))
-        status = row.get("status")
-        if status not in ROW_STATUSES:
-            errors.append(f"{where}: status {status!r} not one of {', '.join(ROW_STATUSES)}")
-        if status in ("error", "missing", "unavailable") and not row.get("reason"):
-            errors.append(f"{where}: status {status} needs a reason")
-        if status == "ok":
-            lat = row.get("latency_us")
-            if not isinstance(lat, dict) or not all(
-                isinstance(lat.get(k), (int, float)) for k in ("min", "p50", "p99")
-            ):
-                errors.append(f"{where}: ok row without latency_us min/p50/p99")
-            elif not lat["min"] <= lat["p50"] <= lat["p99"]:
-                errors.append(f"{where}: latency percentiles out of order")
-            acc = row.get("accuracy")
-            if row.get("backend") != "trtexec" and not (
-                isinstance(acc, (int, float)) and 0.0 <= acc <= 1.0
-            ):
-                errors.append(f"{where}: ok row needs accuracy in [0, 1]")
-            for tp in row.get("throughput", []):
-                if not isinstance(tp, dict) or not isinstance(tp.get("batch"), int):
-                    errors.append(f"{where}: throughput entries need an int batch")
-    rec = doc["recommendation"]
-    if "line" not in rec or "choice" not in rec:
-        errors.append("recommendation needs 'choice' and 'line'")
-    elif rec["choice"] is not None and rec["choice"] not in ids:
-        errors.append(f"recommendation.choice {rec['choice']!r} is not a row id")
-    return errors
-
-
-def load_result(path: Path) -> Dict[str, Any]:
-    """Read and validate a result JSON.
-
-    Raises:
-        ArtifactError: unreadable, not a benchmark result, or of another schema version.
-    """
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"{path}: cannot read benchmark result ({exc})") from None
-    problems = validate(doc)
-    if problems:
-        raise ArtifactError(
-            f"{path}: not a valid edgemnist bench result ({problems[0]}): re-run edgemnist bench"
-        )
-    return doc
-
+from edgemnist.scoring import pct
 
 # -- formatting -------------------------------------------------------------------------------
 
@@ -159,10 +38,6 @@ def fmt_size(n: Optional[int]) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n = n / 1024  # type: ignore[assignment]
     return str(n)
-
-
-def _pct(value: Optional[float], digits: int = 2) -> str:
-    return "-" if value is None else f"{100 * value:.{digits}f}"
 
 
 def _lat(row: Dict[str, Any], key: str, field: str = "latency_us") -> Optional[float]:
@@ -193,8 +68,8 @@ def table_rows(doc: Dict[str, Any]) -> List[Dict[str, str]]:
             "status": _status(row),
             "size": fmt_size(row.get("file_size_bytes")),
             "load": "-" if row.get("load_s") is None else f"{row['load_s'] * 1000:.0f} ms",
-            "acc %": _pct(row.get("accuracy")),
-            "agree %": _pct(row.get("agreement")),
+            "acc %": pct(row.get("accuracy")),
+            "agree %": pct(row.get("agreement")),
             "p50": fmt_us(_lat(row, "p50")),
             "p90": fmt_us(_lat(row, "p90")),
             "p99": fmt_us(_lat(row, "p99")),
@@ -366,7 +241,7 @@ def to_markdown(doc: Dict[str, Any]) -> str:
                 + " | ".join(
                     fmt_us(lat.get(k)) for k in ("min", "p50", "p90", "p99", "mean", "std")
                 )
-                + f" | {_pct(lat.get('cv'), 0)} % | {lat.get('n', '-')} |"
+                + f" | {pct(lat.get('cv'), 0)} % | {lat.get('n', '-')} |"
             )
     if len(detail) > 2:
         lines += ["Batch-1 latency (backend call only):", ""] + detail + [""]
@@ -382,7 +257,7 @@ CSV_COLUMNS = (
     "id", "label", "model", "backend", "precision", "format", "status", "simulated", "reason",
     "artifact",
     "sha256", "file_size_bytes", "load_s", "n_images", "accuracy", "agreement",
-    "accuracy_drop_points", "latency_min_us", "latency_p50_us", "latency_p90_us",
+    "accuracy_drop", "latency_min_us", "latency_p50_us", "latency_p90_us",
     "latency_p99_us", "latency_mean_us", "latency_std_us", "latency_cv", "latency_n",
     "e2e_p50_us", "e2e_p99_us", "peak_rss_mb", "rss_growth_mb",
 )  # fmt: skip
@@ -557,17 +432,33 @@ def sibling_results(out_dir: Path, exclude: Optional[Path] = None) -> List[Dict[
         if exclude is not None and path.resolve() == Path(exclude).resolve():
             continue
         try:
-            docs.append(load_result(path))
+            docs.append(load_result(path).to_dict())
         except ArtifactError:
             continue
     return docs
 
 
+def plots_available() -> Optional[str]:
+    """None when matplotlib can draw here, else one line saying why the plots are skipped."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "plots skipped: matplotlib is not installed (pip install matplotlib to draw them)"
+    return None
+
+
 def write_outputs(
-    doc: Dict[str, Any], out_dir: Path, stem: str, plots: bool = True
+    doc: Dict[str, Any],
+    out_dir: Path,
+    stem: str,
+    plots: bool = True,
+    on_note: Optional[Any] = None,
 ) -> Dict[str, Path]:
     """Write ``<stem>.json``, ``.csv``, ``.md`` and (``plots``) ``<stem>.cdf.png`` and
     ``pareto.png`` (every result in ``out_dir``, so every model on this host) atomically.
+
+    Plots need matplotlib; without it (a device install) they are skipped and ``on_note`` is
+    called with one line saying so, while the other files are written as usual.
 
     Returns:
         ``{"json", "csv", "markdown", "cdf"?, "pareto"?: path}``.
@@ -579,6 +470,11 @@ def write_outputs(
     written["json"] = write_json(json_path, doc)
     written["csv"] = write_text(out_dir / f"{stem}.csv", to_csv(doc))
     written["markdown"] = write_text(out_dir / f"{stem}.md", to_markdown(doc))
+    missing = plots_available() if plots else None
+    if missing:
+        if on_note is not None:
+            on_note(missing)
+        plots = False
     if plots:
         cdf = plot_cdf(doc, out_dir / f"{stem}.cdf.png")
         if cdf:

@@ -13,7 +13,9 @@ row still runs):
    ``rss_growth_mb`` is what this row added to it).
 
 After all rows, agreement with the FP32 reference of the same model (ONNX Runtime FP32, else
-PyTorch FP32) is the share of test images whose predicted digit is the same.
+PyTorch FP32) is the share of test images whose predicted digit is the same. Accuracy,
+agreement and the accuracy drop come from :mod:`edgemnist.scoring` (fractions), like
+``verify``'s; each row is a :class:`edgemnist.bench.result.BenchRow`.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from edgemnist.bench import SCHEMA_VERSION
+from edgemnist.bench.result import BenchResult, BenchRow, Throughput
 from edgemnist.bench.rows import READY, RowSpec
 from edgemnist.bench.stats import CV_WARN, Summary, cdf_points, summarize
 from edgemnist.bench.timing import TimingConfig, measure_overhead, pinned, time_backend, time_wall
 from edgemnist.constants import normalize
+from edgemnist.documents import to_dict
 from edgemnist.errors import ConfigError, EdgeMnistError
+from edgemnist.scoring import points, score_predictions
 
 Progress = Callable[[str], None]
 
@@ -185,7 +189,7 @@ def run_row(
     progress: Optional[Progress] = None,
     x_all: Optional[np.ndarray] = None,
     rounds: Optional[List[Any]] = None,
-) -> Tuple[Dict[str, Any], Optional[np.ndarray]]:
+) -> Tuple[BenchRow, Optional[np.ndarray]]:
     """Benchmark one row.
 
     Args:
@@ -200,7 +204,7 @@ def run_row(
             with its runner left open for :func:`latency_rounds` (which closes it).
 
     Returns:
-        ``(row result dict, predictions or None)``.
+        ``(row result, predictions or None)``.
     """
     say = progress or (lambda _msg: None)
     result = _row_header(row)
@@ -217,16 +221,16 @@ def run_row(
         say(f"{row.label}: loading")
         t0 = time.perf_counter()
         runner.load()
-        result["load_s"] = round(time.perf_counter() - t0, 4)
-        result["info"] = _jsonable(dict(runner.info))
+        result.load_s = round(time.perf_counter() - t0, 4)
+        result.info = _jsonable(dict(runner.info))
 
         phase = "accuracy"
         say(f"{row.label}: accuracy on {len(images_u8)} test images")
         if x_all is None:
             x_all = normalize(images_u8)
         preds = _predict(runner, x_all)
-        result["n_images"] = int(len(labels))
-        result["accuracy"] = round(float((preds == labels).mean()), 6)
+        result.n_images = int(len(labels))
+        result.accuracy = score_predictions(preds, labels).accuracy
 
         phase = "latency"
         say(f"{row.label}: batch-1 latency")
@@ -244,40 +248,38 @@ def run_row(
             return int(infer(normalize(img)).argmax())
 
         e2e = time_wall(end_to_end, config.e2e_timing())
-        result["e2e_us"] = e2e.summary_us().as_dict()
+        result.e2e_us = e2e.summary_us().as_dict()
 
         phase = "throughput"
-        result["throughput"] = []
+        result.throughput = []
         for batch in config.batch_sizes:
             say(f"{row.label}: throughput at batch {batch}")
-            result["throughput"].append(_throughput(runner, x_all, batch, config))
-        result["status"] = "ok"
+            result.throughput.append(_throughput(runner, x_all, batch, config))
+        result.status = "ok"
         if rounds is not None:
             rounds.append((result, runner, x1, list(timed.samples_s), timed.capped))
             runner = None  # latency_rounds() closes it
-    except EdgeMnistError as exc:
-        result["status"], result["reason"] = "error", f"{phase}: {_one_line(exc)}"
     except Exception as exc:  # one broken backend must not lose the other rows
-        result["status"], result["reason"] = "error", f"{phase}: {_one_line(exc)}"
+        result.status, result.reason = "error", f"{phase}: {_one_line(exc)}"
     finally:
         if runner is not None:
             # closing a half-loaded backend is best effort
             with contextlib.suppress(Exception):
                 runner.close()
     peak = peak_rss_mb()
-    result["peak_rss_mb"] = peak
+    result.peak_rss_mb = peak
     if peak is not None and rss_before is not None:
-        result["rss_growth_mb"] = round(peak - rss_before, 1)
+        result.rss_growth_mb = round(peak - rss_before, 1)
     return result, preds
 
 
-def _set_latency(result: Dict[str, Any], samples_s: Sequence[float], capped: bool) -> None:
+def _set_latency(result: BenchRow, samples_s: Sequence[float], capped: bool) -> None:
     """Fill a row's batch-1 latency fields (and its CV warning) from samples in seconds."""
     lat = summarize(list(samples_s)).scaled(1e6)
-    result["latency_us"] = lat.as_dict()
-    result["latency_cdf_us"] = [round(v * 1e6, 3) for v in cdf_points(list(samples_s), 500)]
-    result["warnings"] = [w for w in result["warnings"] if not w.startswith("batch-1 latency")]
-    result["warnings"] += _warnings_for(lat, "batch-1 latency", capped)
+    result.latency_us = lat.as_dict()
+    result.latency_cdf_us = [round(v * 1e6, 3) for v in cdf_points(list(samples_s), 500)]
+    result.warnings = [w for w in result.warnings if not w.startswith("batch-1 latency")]
+    result.warnings += _warnings_for(lat, "batch-1 latency", capped)
 
 
 def latency_rounds(
@@ -298,7 +300,7 @@ def latency_rounds(
             for result, runner, x1, _s, _c in kept:
                 if id(result) in failed:
                     continue
-                say(f"{result['label']}: batch-1 latency, round {n} of {config.rounds}")
+                say(f"{result.label}: batch-1 latency, round {n} of {config.rounds}")
                 try:
                     timed = time_backend(runner, x1, config.round_timing())
                 except Exception as exc:  # keep the rounds already measured
@@ -311,9 +313,9 @@ def latency_rounds(
             with contextlib.suppress(Exception):
                 runner.close()
             _set_latency(result, samples[id(result)], capped)
-            result["latency_rounds_p50_us"] = per_round[id(result)]
+            result.latency_rounds_p50_us = per_round[id(result)]
             if id(result) in failed:
-                result["warnings"].append(
+                result.warnings.append(
                     f"batch-1 latency: later rounds stopped ({failed[id(result)]})"
                 )
 
@@ -322,50 +324,44 @@ def _p50_us(samples_s: Sequence[float]) -> float:
     return round(float(np.percentile(np.asarray(samples_s) * 1e6, 50)), 3)
 
 
-def _throughput(runner: Any, x_all: np.ndarray, batch: int, config: BenchConfig) -> Dict[str, Any]:
+def _throughput(runner: Any, x_all: np.ndarray, batch: int, config: BenchConfig) -> Throughput:
     fixed = runner.info.get("batch")
     if isinstance(fixed, int) and fixed != batch:
-        return {
-            "batch": batch,
-            "status": "unavailable",
-            "reason": f"this artifact takes batch {fixed} only",
-        }
+        return Throughput(batch, "unavailable", reason=f"this artifact takes batch {fixed} only")
     max_batch = runner.info.get("max_batch")
     if isinstance(max_batch, int) and 0 < max_batch < batch:
-        return {
-            "batch": batch,
-            "status": "unavailable",
-            "reason": f"this engine's maximum batch is {max_batch}",
-        }
+        return Throughput(
+            batch, "unavailable", reason=f"this engine's maximum batch is {max_batch}"
+        )
     x = _batch_input(x_all, batch)
     infer = runner.infer
     try:
         timed = time_wall(lambda: infer(x), config.throughput_timing())
     except EdgeMnistError as exc:
-        return {"batch": batch, "status": "error", "reason": _one_line(exc)}
+        return Throughput(batch, "error", reason=_one_line(exc))
     total = sum(timed.samples_s)
     stats = timed.summary_us()
-    return {
-        "batch": batch,
-        "status": "ok",
-        "images_per_s": round(batch * timed.iters / total, 1) if total > 0 else None,
-        "batch_latency_us": {"p50": round(stats.p50, 3), "p99": round(stats.p99, 3)},
-        "iters": timed.iters,
-    }
+    return Throughput(
+        batch,
+        "ok",
+        images_per_s=round(batch * timed.iters / total, 1) if total > 0 else None,
+        batch_latency_us={"p50": round(stats.p50, 3), "p99": round(stats.p99, 3)},
+        iters=timed.iters,
+    )
 
 
-def _run_trtexec(row: RowSpec, result: Dict[str, Any], config: BenchConfig) -> Dict[str, Any]:
+def _run_trtexec(row: RowSpec, result: BenchRow, config: BenchConfig) -> BenchRow:
     """trtexec's own figures for an engine: from a stored summary in the engine's manifest
     (``trtexec`` key), else by running trtexec through its runner's ``benchmark``."""
     from edgemnist.manifest import read_manifest
 
-    result["source"] = "trtexec"
+    result.source = "trtexec"
     summary = None
     try:
         manifest = (read_manifest(row.artifact, required=False) or {}) if row.artifact else {}
         stored = manifest.get("trtexec")
         if isinstance(stored, dict) and "latency_ms" in stored:
-            summary, result["source"] = stored, "trtexec (stored in the engine manifest)"
+            summary, result.source = stored, "trtexec (stored in the engine manifest)"
         else:
             runner = make_runner(row, config.threads)
             bench = getattr(runner, "bench", None)
@@ -377,44 +373,39 @@ def _run_trtexec(row: RowSpec, result: Dict[str, Any], config: BenchConfig) -> D
                 duration_s=max(1.0, config.latency.min_time_s),
             )
     except Exception as exc:
-        result["status"], result["reason"] = "error", _one_line(exc)
+        result.status, result.reason = "error", _one_line(exc)
         return result
     lat_ms = summary.get("latency_ms", {}) if isinstance(summary, dict) else {}
-    result["latency_us"] = {k: round(float(v) * 1000.0, 3) for k, v in lat_ms.items()}
+    result.latency_us = {k: round(float(v) * 1000.0, 3) for k, v in lat_ms.items()}
     gpu = summary.get("gpu_compute_ms") if isinstance(summary, dict) else None
     if isinstance(gpu, dict):
-        result["gpu_compute_us"] = {k: round(float(v) * 1000.0, 3) for k, v in gpu.items()}
+        result.gpu_compute_us = {k: round(float(v) * 1000.0, 3) for k, v in gpu.items()}
     if isinstance(summary, dict) and summary.get("throughput_qps") is not None:
-        result["throughput"] = [
-            {"batch": 1, "status": "ok", "images_per_s": float(summary["throughput_qps"])}
-        ]
-    result["warnings"] += list(summary.get("warnings", [])) if isinstance(summary, dict) else []
-    result["status"] = "ok"
-    result["reason"] = "trtexec's own timing (no logits: no accuracy)"
+        result.throughput = [Throughput(1, "ok", images_per_s=float(summary["throughput_qps"]))]
+    result.warnings += list(summary.get("warnings", [])) if isinstance(summary, dict) else []
+    result.status = "ok"
+    result.reason = "trtexec's own timing (no logits: no accuracy)"
     return result
 
 
-def _row_header(row: RowSpec) -> Dict[str, Any]:
+def _row_header(row: RowSpec) -> BenchRow:
     from edgemnist.atomic import sha256_file
 
     artifact = row.artifact if row.artifact is not None and row.artifact.is_file() else None
-    return {
-        "id": row.id,
-        "label": row.label,
-        "model": row.model,
-        "backend": row.backend,
-        "precision": row.precision,
-        "format": row.format,
-        "artifact": str(row.artifact) if row.artifact else None,
-        "sha256": sha256_file(artifact) if artifact else None,
-        "file_size_bytes": artifact.stat().st_size if artifact else None,
-        "status": row.status,
-        "reason": row.reason,
-        # a TensorRT-target QDQ model run in float on ORT: its accuracy is TensorRT's, its
-        # CPU latency is not an INT8 figure, so it never enters the recommendation
-        "simulated": row.options.get("graph_opt") == "disable",
-        "warnings": [],
-    }
+    return BenchRow(
+        id=row.id,
+        label=row.label,
+        model=row.model,
+        backend=row.backend,
+        precision=row.precision,
+        format=row.format,
+        artifact=str(row.artifact) if row.artifact else None,
+        sha256=sha256_file(artifact) if artifact else None,
+        file_size_bytes=artifact.stat().st_size if artifact else None,
+        status=row.status,
+        reason=row.reason,
+        simulated=row.options.get("graph_opt") == "disable",
+    )
 
 
 def _jsonable(obj: Any) -> Any:
@@ -431,43 +422,28 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-def reference_row(rows: Sequence[Dict[str, Any]], model: str) -> Optional[Dict[str, Any]]:
+def reference_row(rows: Sequence[BenchRow], model: str) -> Optional[BenchRow]:
     """The FP32 reference of ``model`` among finished rows: ONNX Runtime FP32 (plain ONNX),
     else PyTorch FP32, else any FP32 row with an accuracy."""
-    done = [r for r in rows if r["model"] == model and r.get("accuracy") is not None]
+    done = [r for r in rows if r.model == model and r.accuracy is not None]
     for want in (("onnxruntime", "onnx"), ("torch", "torch")):
         for r in done:
-            if (r["backend"], r["format"]) == want and r["precision"] == "fp32":
+            if (r.backend, r.format) == want and r.precision == "fp32":
                 return r
-    return next((r for r in done if r["precision"] == "fp32"), None)
+    return next((r for r in done if r.precision == "fp32"), None)
 
 
-def add_agreement(rows: List[Dict[str, Any]], preds: Dict[str, np.ndarray]) -> None:
-    """Fill ``agreement`` (share of equal predicted digits) and ``accuracy_drop_points``
-    against each model's FP32 reference."""
+def add_agreement(rows: List[BenchRow], preds: Dict[str, np.ndarray], labels: np.ndarray) -> None:
+    """Score each row against its model's FP32 reference (:mod:`edgemnist.scoring`): fill
+    ``reference``, ``agreement`` (share of equal predicted digits) and ``accuracy_drop``."""
     for row in rows:
-        if row.get("accuracy") is None:
+        ref = reference_row(rows, row.model)
+        if row.accuracy is None or ref is None or ref.id not in preds or row.id not in preds:
             continue
-        ref = reference_row(rows, row["model"])
-        if ref is None or ref["id"] not in preds or row["id"] not in preds:
-            continue
-        row["reference"] = ref["id"]
-        row["agreement"] = round(float((preds[row["id"]] == preds[ref["id"]]).mean()), 6)
-        row["accuracy_drop_points"] = round((ref["accuracy"] - row["accuracy"]) * 100.0, 4)
-
-
-def load_test_set(limit: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """The MNIST test split (first ``limit`` images), from ``EDGEMNIST_DATA``.
-
-    Raises:
-        DataError: MNIST is not there (the message says how to get it).
-    """
-    from edgemnist.data.mnist import load_split
-
-    images, labels = load_split("test")
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    return images, labels
+        score = score_predictions(preds[row.id], labels, preds[ref.id])
+        row.reference = ref.id
+        row.agreement = score.agreement
+        row.accuracy_drop = score.accuracy_drop
 
 
 def run_bench(
@@ -476,8 +452,8 @@ def run_bench(
     data: Optional[Tuple[np.ndarray, np.ndarray]] = None,
     progress: Optional[Progress] = None,
     command: Optional[str] = None,
-) -> Dict[str, Any]:
-    """Benchmark every row and assemble the result document (JSON-ready).
+) -> BenchResult:
+    """Benchmark every row and assemble the result document.
 
     Args:
         rows: from :func:`edgemnist.bench.rows.plan_rows`.
@@ -487,8 +463,7 @@ def run_bench(
         command: the command line, stored in the result.
 
     Returns:
-        The result: ``schema_version``, ``kind``, ``created_at``, ``command``, ``config``,
-        ``environment``, ``harness``, ``rows``, ``recommendation``, ``warnings``.
+        The :class:`~edgemnist.bench.result.BenchResult` (``to_dict()`` is the JSON).
     """
     from edgemnist.bench.fingerprint import fingerprint
     from edgemnist.bench.recommend import recommend
@@ -496,13 +471,15 @@ def run_bench(
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     if data is None:
+        from edgemnist.data.mnist import load_test_set
+
         say("loading the MNIST test set")
         data = load_test_set(config.limit)
     images, labels = data
     if config.limit is not None:
         images, labels = images[: config.limit], labels[: config.limit]
     x_all = normalize(images)
-    results: List[Dict[str, Any]] = []
+    results: List[BenchRow] = []
     preds: Dict[str, np.ndarray] = {}
     harness: Dict[str, Any] = {}
     with pinned(config.pin):
@@ -531,19 +508,18 @@ def run_bench(
             for item in kept or []:  # interrupted before the rounds: close what is open
                 with contextlib.suppress(Exception):
                     item[1].close()
-    add_agreement(results, preds)
-    models = {r["artifact"]: r["sha256"] for r in results if r.get("sha256")}
-    doc: Dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "edgemnist-bench",
-        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": command,
-        "config": config.as_dict(),
-        "environment": fingerprint(models=models),
-        "harness": harness,
-        "rows": results,
-    }
-    doc["recommendation"] = recommend(results, gate_points=config.gate_points)
-    doc["warnings"] = [f"{r['label']}: {w}" for r in results for w in r.get("warnings", [])]
-    doc["duration_s"] = round(time.perf_counter() - started, 2)
-    return doc
+    add_agreement(results, preds, labels)
+    models = {r.artifact: r.sha256 for r in results if r.artifact and r.sha256}
+    return BenchResult(
+        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        command=command,
+        config=config.as_dict(),
+        environment=fingerprint(models=models),
+        harness=harness,
+        rows=results,
+        recommendation=recommend(
+            [to_dict(r) for r in results], max_drop=points(config.gate_points)
+        ),
+        warnings=[f"{r.label}: {w}" for r in results for w in r.warnings],
+        duration_s=round(time.perf_counter() - started, 2),
+    )

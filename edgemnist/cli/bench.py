@@ -127,12 +127,12 @@ def bench_cmd(
     Writes <name>.json/.csv/.md and plots to --out-dir (default benchmarks/results/<host>/, or
     $EDGEMNIST_HOME/benchmarks/<host>/) and prints which artifact to ship.
     """
-    from edgemnist.bench.compare import compare, parse_regress
-    from edgemnist.bench.report import load_result, render_console, write_outputs
+    from edgemnist.bench.regression import check_regression, parse_regress
+    from edgemnist.bench.report import render_console, write_outputs
+    from edgemnist.bench.result import load_result, outcome
     from edgemnist.bench.rows import plan_rows
     from edgemnist.bench.run import BenchConfig, run_bench
     from edgemnist.bench.timing import TimingConfig, check_cpus, parse_cpus
-    from edgemnist.errors import GateError
 
     out_dir = renamed(out_dir, out, "--out", "--out-dir")
     allowed = parse_regress(max_regress)
@@ -162,38 +162,43 @@ def bench_cmd(
     called = bool(sys.argv) and Path(sys.argv[0]).name in ("edgemnist", "__main__.py")
     command = "edgemnist " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if called else None
     with err_console.status("benchmarking") as status:
-        doc = run_bench(rows, config, progress=lambda msg: status.update(msg), command=command)
+        result = run_bench(rows, config, progress=lambda msg: status.update(msg), command=command)
     if baseline is not None:
-        doc["comparison"] = compare(doc, baseline, allowed)
-        doc["comparison"]["baseline"] = str(compare_to)
-    out_dir = Path(out_dir) if out_dir else default_out_dir()
-    # --quick is for CI: matplotlib's import and two PNGs would double its time
-    written = write_outputs(
-        doc, out_dir, _stem(rows), plots=(not quick) if plots is None else plots
-    )
+        result.comparison = check_regression(result.to_dict(), baseline.to_dict(), allowed)
+        result.comparison["baseline"] = str(compare_to)
+    doc = result.to_dict()
+    # the table first: whatever happens to the files, the numbers are on screen
     if json_out:
         print_json(doc)
     else:
         render_console(doc, console)
-        console.print(
-            "[dim]wrote " + ", ".join(str(p) for p in written.values()) + "[/dim]", highlight=False
-        )
-    if baseline is not None:
-        cmp = doc["comparison"]
-        shown = err_console if json_out else console
+    shown = err_console if json_out else console
+    out_dir = Path(out_dir) if out_dir else default_out_dir()
+    # --quick is for CI: matplotlib's import and two PNGs would double its time
+    written = write_outputs(
+        doc,
+        out_dir,
+        _stem(rows),
+        plots=(not quick) if plots is None else plots,
+        on_note=lambda line: shown.print(f"[dim]{line}[/dim]", highlight=False),
+    )
+    shown.print(
+        "[dim]wrote " + ", ".join(str(p) for p in written.values()) + "[/dim]", highlight=False
+    )
+    if result.comparison is not None:
+        cmp = result.comparison
         for line in cmp["skipped"]:
             shown.print(f"[dim]not compared: {line}[/dim]", highlight=False)
-        if not cmp["ok"]:
-            for line in cmp["regressions"][1:]:
-                err_console.print(f"[red]regression:[/red] {line}", highlight=False)
-            raise GateError(
-                f"{len(cmp['regressions'])} regression(s) against {compare_to} "
-                f"(allowed {allowed:.0%}): {cmp['regressions'][0]}"
+        for line in cmp["regressions"][1:]:
+            err_console.print(f"[red]regression:[/red] {line}", highlight=False)
+        if cmp["ok"]:
+            shown.print(
+                f"[green]no regression[/green] against {compare_to} (allowed {allowed:.0%})",
+                highlight=False,
             )
-        shown.print(
-            f"[green]no regression[/green] against {compare_to} (allowed {allowed:.0%})",
-            highlight=False,
-        )
+    failure = outcome(result)
+    if failure is not None:
+        raise failure
 
 
 def register(app: typer.Typer) -> None:

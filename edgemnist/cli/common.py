@@ -10,17 +10,38 @@ one-line deprecation warning on stderr.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Any, List, Optional, TypeVar
+from typing import Any, List, Optional, Tuple, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from typer.core import TyperCommand, TyperGroup
 from typing_extensions import Annotated
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+#: width of output that is not a terminal (a pipe, a log file, CI): wide enough that tables keep
+#: full file names instead of cutting them to 80 columns (``model.…``); COLUMNS still wins
+LOG_WIDTH = 240
+
+
+class LogConsole(Console):
+    """A rich console that is :data:`LOG_WIDTH` wide when it does not write to a terminal."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width is None and not self.is_terminal and "COLUMNS" not in os.environ:
+            return ConsoleDimensions(max(size.width, LOG_WIDTH), size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: Tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+console = LogConsole(stderr=False, highlight=False)
+err_console = LogConsole(stderr=True, highlight=False)
 
 T = TypeVar("T")
 

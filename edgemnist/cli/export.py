@@ -51,6 +51,9 @@ def _fmt(v: Any, spec: str = "") -> str:
 def _report_table(rows: List[Dict[str, Any]], title: str) -> None:
     from rich.table import Table
 
+    from edgemnist.scoring import pct
+
+    # rates are fractions everywhere (edgemnist.scoring); percentages only here, in print
     table = Table(title=title, title_justify="left")
     for col in ("file", "prec", "size", "accuracy", "vs", "drop", "agree", "max|Δlogit|", "gate"):
         table.add_column(col, justify="left" if col in ("file", "vs") else "right")
@@ -63,10 +66,10 @@ def _report_table(rows: List[Dict[str, Any]], title: str) -> None:
             r["file"],
             _fmt(r.get("precision")),
             f"{size / 1024:.1f} KiB" if size else "-",
-            f"{r['accuracy']:.2f}%",
+            f"{pct(r['accuracy'])}%",
             _fmt(r.get("reference")),
-            _fmt(r.get("accuracy_drop"), "+.2f"),
-            _fmt(r.get("agreement"), ".2f") + ("%" if r.get("agreement") is not None else ""),
+            _fmt(None if r.get("accuracy_drop") is None else 100 * r["accuracy_drop"], "+.2f"),
+            pct(r.get("agreement")) + ("%" if r.get("agreement") is not None else ""),
             _fmt(r.get("max_abs_dlogit"), ".3g"),
             "[green]pass[/green]" if r.get("passed") else "[red]FAIL[/red]",
         )

@@ -201,6 +201,55 @@ def download(
     return results
 
 
+def missing_files(root: Optional[Path] = None) -> List[str]:
+    """Names of the MNIST files not present in ``root`` (presence only; loading verifies)."""
+    root = Path(root) if root else default_data_dir()
+    return [name for name in FILES if _local_path(root, name) is None]
+
+
+def ensure(root: Optional[Path] = None, on_event: Optional[Callable[[str], None]] = None) -> Path:
+    """Fetch and verify the MNIST files missing from ``root`` (nothing to do when all are there).
+
+    ``train`` and ``pipeline`` call this, so a fresh machine needs no separate
+    ``edgemnist data download``; the mirror order and ``EDGEMNIST_MNIST_MIRROR`` are those of
+    :func:`download`.
+
+    Returns:
+        The data directory.
+
+    Raises:
+        DownloadError: no mirror delivered a verified copy (the message names the mirrors).
+    """
+    root = Path(root) if root else default_data_dir()
+    missing = missing_files(root)
+    if missing:
+        say = on_event or (lambda _msg: None)
+        say(f"MNIST is not in {root} ({len(missing)} of {len(FILES)} files missing): fetching it")
+        download(root, on_event=on_event)
+    return root
+
+
+def load_test_set(
+    limit: Optional[int] = None, root: Optional[Path] = None, fetch: bool = False
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The MNIST test split, first ``limit`` images: ``(uint8 (N, 28, 28), labels (N,))``.
+
+    Args:
+        limit: keep the first ``limit`` images (None: all 10 000).
+        root: data directory (default ``EDGEMNIST_DATA`` or the user cache).
+        fetch: download (and verify) missing files first instead of failing.
+
+    Raises:
+        DataError: MNIST is not there and ``fetch`` is off (the message says how to get it).
+    """
+    if fetch:
+        ensure(root)
+    images, labels = load_split("test", root)
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
 def load_split(split: str, root: Optional[Path] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Load a verified split as ``(images uint8 (N, 28, 28), labels uint8 (N,))``.
 

@@ -178,9 +178,17 @@ def build_fallback(
     optimize(onnx, out)
     configs = candidate_configs(ort.get_available_providers())
     measurements = []
-    for cfg in configs:
-        say(f"measuring {cfg['provider']} with {cfg['threads']} thread(s), {runs} runs")
-        measurements.append(measure(out, cfg["provider"], cfg["threads"], runs=runs))
+    try:
+        for cfg in configs:
+            say(f"measuring {cfg['provider']} with {cfg['threads']} thread(s), {runs} runs")
+            measurements.append(measure(out, cfg["provider"], cfg["threads"], runs=runs))
+    except BaseException:
+        # a failed build leaves no partial artifact under the final name (a model with the
+        # wrong input shape optimizes fine and fails here, at its first inference)
+        for stale in (out, out.with_name(out.name + ".json")):
+            if stale.exists():
+                stale.unlink()
+        raise
     best = min(measurements, key=lambda m: (m["p50_us"], m["threads"]))
     try:
         source_manifest = read_manifest(onnx, required=False) or {}

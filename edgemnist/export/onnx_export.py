@@ -195,7 +195,8 @@ def export_onnx(
 
     from edgemnist import __version__
     from edgemnist.atomic import atomic_path, sha256_file
-    from edgemnist.export.verify import compare, enforce, load_test_set
+    from edgemnist.data.mnist import load_test_set
+    from edgemnist.export.verify import enforce, parity_report
     from edgemnist.manifest import build_manifest, write_manifest
     from edgemnist.training.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -232,7 +233,7 @@ def export_onnx(
 
         ref_logits = artifact_logits(checkpoint, images, threads)
         logits = artifact_logits(tmp, images, threads)
-        report = compare(logits, labels, ref_logits, threshold, str(out), str(checkpoint))
+        report = parity_report(logits, labels, ref_logits, threshold, str(out), str(checkpoint))
         report.backend = artifact_info(tmp).get("backend")
         enforce(report, force, out.name)
         set_metadata(
@@ -245,7 +246,7 @@ def export_onnx(
                 "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD, "scale": 1 / 255},
                 "input": f"{INPUT_NAME} float32 [N,1,28,28]",
                 "output": f"{OUTPUT_NAME} float32 [N,10]",
-                "test_accuracy": f"{report.accuracy:.2f}",
+                "test_accuracy": f"{report.accuracy:.4f}",
                 "source_sha256": sha256_file(checkpoint),
             },
         )
@@ -276,7 +277,7 @@ def _parity_record(report: ParityReport) -> Dict[str, Any]:
         "agreement": report.agreement,
         "max_abs_dlogit": report.max_abs_dlogit,
         "accuracy_drop": report.accuracy_drop,
-        "threshold": report.threshold,
+        "max_drop": report.max_drop,
         "passed": report.passed,
         "flips": len(report.flips),
     }

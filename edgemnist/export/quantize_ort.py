@@ -342,18 +342,13 @@ def _gate(
 
     ``options`` go to the candidate's runner (e.g. ``graph_opt="disable"``).
     """
-    from edgemnist.export.verify import (
-        artifact_info,
-        artifact_logits,
-        compare,
-        enforce,
-        load_test_set,
-    )
+    from edgemnist.data.mnist import load_test_set
+    from edgemnist.export.verify import artifact_info, artifact_logits, enforce, parity_report
 
     images, labels = load_test_set(limit)
     ref_logits = artifact_logits(reference, images, threads)
     logits = artifact_logits(candidate, images, threads, **(options or {}))
-    report = compare(logits, labels, ref_logits, threshold, str(final), str(reference))
+    report = parity_report(logits, labels, ref_logits, threshold, str(final), str(reference))
     report.backend = artifact_info(candidate).get("backend")
     enforce(report, force, final.name)
     return report
@@ -364,7 +359,7 @@ def _copy_metadata(src: Any, dst: Any, precision: str, accuracy: float) -> None:
     from edgemnist.export.onnx_export import get_metadata, set_metadata
 
     props: Dict[str, Any] = dict(get_metadata(src))
-    props.update({"precision": precision, "test_accuracy": f"{accuracy:.2f}"})
+    props.update({"precision": precision, "test_accuracy": f"{accuracy:.4f}"})
     del dst.metadata_props[:]
     set_metadata(dst, props)
 

@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -299,7 +300,7 @@ def train(
     """
     import torch
 
-    from edgemnist.data.mnist import load_split
+    from edgemnist.data.mnist import ensure, load_split
     from edgemnist.models import build_model, full_args
     from edgemnist.models.stats import summary
     from edgemnist.paths import runs_dir
@@ -323,6 +324,8 @@ def train(
     name = recipe_name(recipe)
     run_dir = Path(run_dir) if run_dir else runs_dir() / f"{name}-s{seed}"
 
+    # a fresh machine fetches (and verifies) MNIST here instead of stopping at "download it"
+    ensure(data_root, on_event=None if quiet else lambda msg: print(msg, file=sys.stderr))
     train_x, train_y = load_split("train", data_root)
     test_x, test_y = load_split("test", data_root)
     tr_idx = subset_indices(train_y, data["limit"], seed)

@@ -98,7 +98,7 @@ def _ort_accuracy(path: Path, n: int) -> float:
 
 
 def test_bench_quick_writes_valid_reports(run_dir, mnist_env, tmp_path, capsys):
-    from edgemnist.bench.report import validate
+    from edgemnist.bench.result import validate
 
     out = tmp_path / "results"
     t0 = time.perf_counter()

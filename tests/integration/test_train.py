@@ -131,10 +131,25 @@ def test_unreadable_checkpoint(mnist_env, tmp_path, capsys):
     assert len(stderr.strip().splitlines()) == 1
 
 
-def test_missing_data_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("EDGEMNIST_DATA", str(tmp_path / "empty"))
-    code, _, stderr = _run(capsys, "train", "lenet5", *TINY)
-    assert code == 1 and "edgemnist data download" in stderr
+def test_train_fetches_and_verifies_missing_mnist(mnist_dir, tmp_path, monkeypatch, capsys):
+    """A fresh machine: ``train`` fetches MNIST itself (here from a local mirror, as the
+    canonical mirrors are not reachable from tests) instead of stopping at "download it"."""
+    from edgemnist.data import mnist
+
+    empty = tmp_path / "empty"
+    monkeypatch.setenv("EDGEMNIST_DATA", str(empty))
+    monkeypatch.setattr(mnist, "MIRRORS", [str(mnist_dir)])
+    code, _, stderr = _run(capsys, "train", "lenet5", "--dry-run", *TINY)
+    assert code == 0, stderr
+    assert mnist.missing_files(empty) == []
+    mnist.load_split("test", empty)  # verified by checksum
+
+    # no mirror can deliver it: one line naming what failed and what to do
+    monkeypatch.setenv("EDGEMNIST_DATA", str(tmp_path / "empty-2"))
+    monkeypatch.setattr(mnist, "MIRRORS", [str(tmp_path / "gone")])
+    code, _, stderr = _run(capsys, "train", "lenet5", "--dry-run", *TINY)
+    assert code == 1 and "could not get" in stderr and "--mirror" in stderr
+    assert len(stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")

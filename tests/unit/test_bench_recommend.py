@@ -17,7 +17,7 @@ def _row(ident, precision, p50, accuracy, drop=None, simulated=False, backend="o
         "status": "ok",
         "simulated": simulated,
         "accuracy": accuracy,
-        "accuracy_drop_points": drop,
+        "accuracy_drop": None if drop is None else drop / 100.0,  # drop in points
         "latency_us": {"p50": p50},
     }
 
@@ -27,7 +27,7 @@ def test_fastest_row_within_gate_is_chosen_and_int8_that_pays_is_named():
         _row("fp32", "fp32", 100.0, 0.9950),
         _row("int8", "int8", 40.0, 0.9949, drop=0.01),
     ]
-    rec = recommend(rows, gate_points=0.10)
+    rec = recommend(rows, max_drop=0.001)
     assert rec["choice"] == "int8"
     assert rec["int8"][0]["pays"] and "2.50x faster" in rec["int8"][0]["line"]
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from edgemnist.bench.compare import compare, parse_regress
+from edgemnist.bench.regression import check_regression as compare, parse_regress
 from edgemnist.errors import ConfigError
 
 

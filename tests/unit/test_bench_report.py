@@ -14,13 +14,12 @@ from tiny_onnx import linear_onnx
 from edgemnist.bench import SCHEMA_VERSION
 from edgemnist.bench.report import (
     fmt_size,
-    load_result,
     pareto_front,
     to_csv,
     to_markdown,
-    validate,
     write_outputs,
 )
+from edgemnist.bench.result import load_result, validate
 from edgemnist.bench.rows import plan_rows
 from edgemnist.bench.run import BenchConfig, run_bench
 from edgemnist.bench.timing import TimingConfig
@@ -41,7 +40,8 @@ def doc(tmp_path_factory):
         latency=TimingConfig(warmup_s=0.0, min_iters=30, min_time_s=0.0),
         quick=True,
     )
-    return run_bench(plan_rows(run_dirs=[run]), config, data=(images, labels), command="test")
+    result = run_bench(plan_rows(run_dirs=[run]), config, data=(images, labels), command="test")
+    return result.to_dict()
 
 
 def test_real_result_is_valid_and_json_clean(doc):
@@ -60,13 +60,15 @@ def test_real_result_is_valid_and_json_clean(doc):
 @pytest.mark.parametrize(
     "breakage, message",
     [
-        (lambda d: d.pop("rows"), "missing key 'rows'"),
+        (lambda d: d.pop("rows"), "missing field rows"),
         (lambda d: d.update(schema_version=SCHEMA_VERSION + 1), "schema_version"),
         (lambda d: d.update(kind="something-else"), "kind"),
         (lambda d: d["rows"][0].update(status="great"), "status 'great'"),
         (lambda d: d["rows"][1].update(reason=""), "needs a reason"),
         (lambda d: d["rows"][2].pop("latency_us"), "without latency_us"),
-        (lambda d: d["rows"][2].update(accuracy=1.5), "accuracy in [0, 1]"),
+        (lambda d: d["rows"][2].update(accuracy=1.5), "accuracy 1.5 is not a fraction"),
+        (lambda d: d["rows"][2].update(acuracy=0.5), "unknown field rows[2].acuracy"),
+        (lambda d: d["rows"][2].update(n_images="ten"), "rows[2].n_images must be an integer"),
         (lambda d: d["rows"].append(copy.deepcopy(d["rows"][0])), "duplicate id"),
         (lambda d: d["recommendation"].update(choice="nope"), "not a row id"),
         (lambda d: d["environment"].pop("cpu"), "environment.cpu"),
@@ -83,7 +85,7 @@ def test_schema_rejects_broken_documents(doc, breakage, message):
 def test_files_round_trip(doc, tmp_path):
     written = write_outputs(doc, tmp_path / "out", "linear", plots=False)
     assert set(written) == {"json", "csv", "markdown"}
-    back = load_result(written["json"])
+    back = load_result(written["json"]).to_dict()
     assert back["rows"] == json.loads(json.dumps(doc["rows"]))
 
     rows = list(csv.DictReader(io.StringIO(written["csv"].read_text())))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from tiny_onnx import linear_onnx
 
+from edgemnist.bench.result import BenchRow
 from edgemnist.bench.rows import MISSING, READY, UNAVAILABLE, plan_rows, rows_for_run_dir
 from edgemnist.bench.run import BenchConfig, run_bench
 from edgemnist.bench.timing import TimingConfig
 from edgemnist.constants import normalize
 from edgemnist.errors import ArtifactError, ConfigError
+from edgemnist.manifest import build_manifest, write_manifest
 
 
 def fake_availability(missing_backends=("tensorrt", "trtexec")):
@@ -65,9 +65,8 @@ def test_backend_not_installed_gives_unavailable_row(tmp_path):
 def test_engines_and_extra_onnx_variants_get_their_rows(tmp_path):
     for name in ("model.onnx", "model.fp16.onnx", "model.ort.onnx", "model.engine"):
         (tmp_path / name).write_bytes(b"x")
-    (tmp_path / "model.engine.json").write_text(
-        json.dumps({"schema_version": 1, "format": "tensorrt", "precision": "fp16"})
-    )
+    engine = tmp_path / "model.engine"
+    write_manifest(engine, build_manifest(engine, "tensorrt", "fp16"))
     (tmp_path / "notes.txt").write_text("not an artifact")
     rows = rows_for_run_dir(tmp_path, availability=fake_availability())
     ids = [r.id for r in rows]
@@ -110,7 +109,7 @@ def test_run_bench_keeps_unrunnable_rows_and_reports_broken_ones(tmp_path):
         latency=TimingConfig(warmup_s=0.0, min_iters=20, min_time_s=0.0),
         overhead=False,
     )
-    doc = run_bench(rows, config, data=(images, labels))
+    doc = run_bench(rows, config, data=(images, labels)).to_dict()
     by_id = {r["id"]: r for r in doc["rows"]}
     assert len(doc["rows"]) == len(rows) == 10  # nothing dropped
 
@@ -127,7 +126,7 @@ def test_run_bench_keeps_unrunnable_rows_and_reports_broken_ones(tmp_path):
 
     bad = by_id["broken/onnxruntime-fp32"]
     assert bad["status"] == "error" and bad["reason"].startswith("load:")
-    assert "accuracy" not in bad
+    assert bad["accuracy"] is None
     for rid in ("good/torch-fp32", "broken/torch-fp32"):
         assert by_id[rid]["status"] == MISSING and "model.pt" in by_id[rid]["reason"]
     assert by_id["good/tensorrt"]["status"] == UNAVAILABLE
@@ -166,14 +165,12 @@ def test_trtexec_row_reports_trtexecs_own_figures(tmp_path, monkeypatch):
     run = tmp_path / "engines" / "e"
     run.mkdir(parents=True)
     (run / "model.engine").write_bytes(b"plan")
-    (run / "model.engine.json").write_text(
-        json.dumps({"schema_version": 1, "format": "tensorrt", "precision": "fp16"})
-    )
+    write_manifest(run / "model.engine", build_manifest(run / "model.engine", "tensorrt", "fp16"))
     rows = plan_rows(run_dirs=[run], availability=fake_availability(("torch", "tensorrt")))
     assert [r.status for r in rows if r.backend == "trtexec"] == [READY]
     images = np.zeros((10, 28, 28), np.uint8)
     config = BenchConfig(latency=TimingConfig(0.0, 5, 0.0), overhead=False)
-    doc = run_bench(rows, config, data=(images, np.zeros(10, np.uint8)))
+    doc = run_bench(rows, config, data=(images, np.zeros(10, np.uint8))).to_dict()
     by_id = {r["id"]: r for r in doc["rows"]}
     trt = by_id["trtexec-fp16"]
     assert trt["status"] == "ok", trt["reason"]
@@ -181,10 +178,10 @@ def test_trtexec_row_reports_trtexecs_own_figures(tmp_path, monkeypatch):
     assert trt["latency_us"]["p99"] == pytest.approx(90.0)
     assert trt["gpu_compute_us"]["p50"] == pytest.approx(30.0)
     assert trt["throughput"][0]["images_per_s"] == 20000
-    assert "accuracy" not in trt and "coefficient of variance" in trt["warnings"][0]
+    assert trt["accuracy"] is None and "coefficient of variance" in trt["warnings"][0]
     assert by_id["tensorrt-fp16"]["status"] == UNAVAILABLE
     # trtexec figures are not ranked: they carry no accuracy
-    from edgemnist.bench.report import validate
+    from edgemnist.bench.result import validate
 
     assert validate(doc) == []
     assert doc["recommendation"]["choice"] is None
@@ -214,9 +211,9 @@ def test_engine_maximum_batch_is_respected():
     config = BenchConfig(latency=TimingConfig(0.0, 10, 0.0))
     with MaxBatchNumpyRunner() as runner:
         np.testing.assert_array_equal(_predict(runner, x), (x.reshape(11, -1) @ w).argmax(1))
-        assert _throughput(runner, x, 4, config)["status"] == "ok"
+        assert _throughput(runner, x, 4, config).status == "ok"
         too_big = _throughput(runner, x, 32, config)
-        assert too_big["status"] == "unavailable" and "maximum batch is 4" in too_big["reason"]
+        assert too_big.status == "unavailable" and "maximum batch is 4" in str(too_big.reason)
 
 
 def test_tensorrt_target_qdq_is_simulated_in_float_and_named(tmp_path):
@@ -224,13 +221,8 @@ def test_tensorrt_target_qdq_is_simulated_in_float_and_named(tmp_path):
     and an extra file's row names the file, so two INT8 rows are never confused."""
     path = tmp_path / "model.int8-trt.onnx"
     linear_onnx(path)
-    manifest = {
-        "schema_version": 1,
-        "format": "onnx-qdq",
-        "precision": "int8",
-        "quantization": {"target": "tensorrt", "symmetric_activations": True},
-    }
-    (tmp_path / "model.int8-trt.onnx.json").write_text(json.dumps(manifest))
+    quantization = {"target": "tensorrt", "symmetric_activations": True}
+    write_manifest(path, build_manifest(path, "onnx-qdq", "int8", quantization=quantization))
     rows = rows_for_run_dir(tmp_path, availability=lambda backend: (True, ""))
     row = next(r for r in rows if r.artifact == path)
     assert row.options == {"graph_opt": "disable"}
@@ -241,7 +233,7 @@ def test_latency_rounds_visit_rows_in_turn_and_merge_samples(tmp_path):
     """Two real ONNX Runtime rows, three rounds: samples add up, each round is recorded, and
     the rows alternate (A, B, A, B, A, B) so drift hits both alike."""
     pytest.importorskip("onnxruntime")
-    from edgemnist.bench.report import validate
+    from edgemnist.bench.result import validate
     from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
 
     for name in ("a", "b"):
@@ -275,7 +267,7 @@ def test_latency_rounds_visit_rows_in_turn_and_merge_samples(tmp_path):
     mp.setattr(OnnxRuntimeRunner, "infer", spy_infer)
     mp.setattr(OnnxRuntimeRunner, "close", spy_close)
     try:
-        doc = run_bench(rows, config, data=(images, labels))
+        doc = run_bench(rows, config, data=(images, labels)).to_dict()
     finally:
         mp.undo()
     ran = [r for r in doc["rows"] if r["status"] == "ok"]
@@ -306,10 +298,11 @@ def test_a_later_round_that_fails_keeps_what_was_measured():
 
     runner = FailsLater().load()
     x1 = np.zeros((1, 1, 28, 28), np.float32)
-    result = {"label": "fails", "warnings": []}
+    result = BenchRow("fails", "fails", "m", "onnxruntime", "fp32", "onnx", "ok")
     first = [1e-5, 2e-5, 3e-5]
     config = BenchConfig(latency=TimingConfig(0.0, 6, 0.0), rounds=2)
     latency_rounds([(result, runner, x1, first, False)], config)
-    assert result["latency_us"]["n"] == 3 and result["latency_rounds_p50_us"] == [20.0]
-    assert any("later rounds stopped" in w and "device lost" in w for w in result["warnings"])
+    assert result.latency_us is not None and result.latency_us["n"] == 3
+    assert result.latency_rounds_p50_us == [20.0]
+    assert any("later rounds stopped" in w and "device lost" in w for w in result.warnings)
     assert not runner.loaded  # closed all the same

@@ -34,10 +34,10 @@ def _one_error_line(capsys) -> str:
 def test_onnx_matches_pytorch_on_all_test_images(exported):
     rep = exported.report
     assert rep.images == 10000
-    assert rep.agreement == 100.0
+    assert rep.agreement == 1.0
     assert rep.max_abs_dlogit <= 1e-4
     assert rep.accuracy == rep.reference_accuracy
-    assert rep.accuracy > 90.0  # the tiny model really learned something
+    assert rep.accuracy > 0.90  # the tiny model really learned something
     assert rep.passed
 
 
@@ -73,7 +73,7 @@ def test_metadata_props_and_manifest(exported, tiny_checkpoint):
     assert manifest["sha256"] == sha256_file(exported.path)
     assert manifest["source"]["sha256"] == sha256_file(tiny_checkpoint)
     assert manifest["test_accuracy"] == exported.report.accuracy
-    assert manifest["parity"]["agreement"] == 100.0
+    assert manifest["parity"]["agreement"] == 1.0
     assert {"torch", "onnx", "onnxruntime"} <= set(manifest["versions"])
 
 
@@ -141,7 +141,7 @@ def test_cli_export_json_with_limit(tmp_path, tiny_checkpoint, mnist_env, capsys
     )
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["images"] == 500 and report["agreement"] == 100.0
+    assert report["images"] == 500 and report["agreement"] == 1.0
     assert out.is_file() and Path(str(out) + ".json").is_file()
 
 
@@ -184,20 +184,20 @@ def test_calibration_subset_is_balanced_seeded_and_hashed():
 
 
 def test_compare_counts_flips_and_gates():
-    from edgemnist.export.verify import compare
+    from edgemnist.export.verify import parity_report as compare
 
     labels = np.arange(10) % 10
     ref = np.eye(10, dtype=np.float32)[labels] * 5
     same = compare(ref.copy(), labels, ref, threshold=0.1)
     assert (same.accuracy, same.agreement, same.max_abs_dlogit, same.passed) == (
-        100.0,
-        100.0,
+        1.0,
+        1.0,
         0.0,
         True,
     )
     worse = ref.copy()
     worse[4] = np.eye(10)[9] * 5
     rep = compare(worse, labels, ref, threshold=0.1)
-    assert rep.flips == [4] and rep.agreement == 90.0
-    assert rep.accuracy_drop == pytest.approx(10.0) and not rep.passed
+    assert rep.flips == [4] and rep.agreement == 0.9
+    assert rep.accuracy_drop == pytest.approx(0.1) and not rep.passed
     assert compare(worse, labels, ref, threshold=10.0).passed
