@@ -7,8 +7,11 @@ API by version (:mod:`edgemnist.engine.trt_api`):
 - TensorRT >= 8.5, 10.x, 11.x: named I/O tensors: ``num_io_tensors``, ``get_tensor_name``,
   ``set_input_shape``, ``set_tensor_address`` and ``execute_async_v3(stream)``.
 
-Buffers go through pycuda when it is importable (JetPack users often have it), else through
-the ctypes libcudart binding (:mod:`edgemnist.runners.cudart`), which needs nothing installed.
+Buffers go through pycuda when it is importable (JetPack users often have it), in the CUDA
+primary context (``pycuda.autoprimaryctx``, never ``pycuda.autoinit``: see
+:func:`primary_context`), else through the ctypes libcudart binding
+(:mod:`edgemnist.runners.cudart`), which needs nothing installed and uses the primary context
+too. Memory is opened before the engine is deserialized, so all of it shares one context.
 Dynamic batch: the engine's optimization profile gives the largest batch; buffers grow on
 demand up to it.
 
@@ -41,16 +44,49 @@ if TYPE_CHECKING:  # stubs only (.ci/typecheck): the TensorRT 10 path is checked
 IoSpec = Tuple[str, int, Any]
 
 
+def primary_context(cuda: Any) -> Any:
+    """Make device 0's primary CUDA context current for pycuda; returns the context this code
+    must pop on close, or None when ``pycuda.autoprimaryctx`` owns it.
+
+    TensorRT works in the context current on its thread, else in the primary context (it uses
+    the CUDA runtime API). ``pycuda.autoinit`` would create and push a second context instead:
+    buffers and streams made there fail against the engine with "invalid resource handle".
+    ``pycuda.autoprimaryctx`` exists from pycuda 2021.1 (github.com/inducer/pycuda, added
+    2021-03-09, tag v2021.1); ``Device.retain_primary_context()`` from 2020.1.
+
+    Raises:
+        BackendUnavailable: pycuda older than 2020.1 (no primary-context API).
+    """
+    try:
+        import pycuda.autoprimaryctx  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return None
+    cuda.init()
+    device = cuda.Device(0)
+    if not hasattr(device, "retain_primary_context"):
+        raise BackendUnavailable(
+            "this pycuda predates 2020.1 and cannot use the CUDA primary context that TensorRT "
+            "uses: upgrade pycuda (pip install 'pycuda>=2021.1') or uninstall it (libcudart "
+            "through ctypes is used instead)"
+        )
+    ctx = device.retain_primary_context()
+    ctx.push()
+    return ctx
+
+
 class PycudaMemory:
-    """The :class:`~edgemnist.runners.cudart.CudartMemory` interface over pycuda."""
+    """The :class:`~edgemnist.runners.cudart.CudartMemory` interface over pycuda, in the CUDA
+    primary context (see :func:`primary_context`)."""
 
     kind = "pycuda"
 
     def __init__(self) -> None:
-        import pycuda.autoinit  # type: ignore[import-not-found]  # noqa: F401  (creates a context)
         import pycuda.driver as cuda  # type: ignore[import-not-found]
 
         self.cuda = cuda
+        self._ctx = primary_context(cuda)
         self._stream = cuda.Stream()
         self.stream = int(self._stream.handle)
         self._keep: list = []
@@ -82,6 +118,11 @@ class PycudaMemory:
 
     def close(self) -> None:
         self.free_buffers()
+        self._stream = None
+        if self._ctx is not None:  # retained and pushed by primary_context(): undo both
+            self._ctx.pop()
+            self._ctx.detach()
+            self._ctx = None
 
 
 def open_memory() -> Any:
@@ -215,6 +256,10 @@ class TensorRTRunner(Runner):
             check_artifact_hash(path, manifest)
         api = api_of(trt)
         self._api = api
+        if self._memory is None:
+            # before deserializing: the engine then lives in the context the buffers and the
+            # stream are made in (the primary one)
+            self._memory = open_memory()
         self._logger = trt.Logger(trt.Logger.WARNING)
         runtime: tensorrt.Runtime = trt.Runtime(self._logger)
         engine: Optional[tensorrt.ICudaEngine] = runtime.deserialize_cuda_engine(path.read_bytes())
@@ -227,8 +272,6 @@ class TensorRTRunner(Runner):
         self._engine = engine
         self._context = engine.create_execution_context()
         self._describe_io(trt, api, engine)
-        if self._memory is None:
-            self._memory = open_memory()
         self.info = {
             "tensorrt": str(trt.__version__),
             "api": "tensors+execute_async_v3" if api.io_tensors else "bindings+execute_async_v2",

@@ -151,3 +151,51 @@ def test_runner_data_path_on_real_device_memory(tmp_path):
             x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
             np.testing.assert_allclose(r.infer(x), x.reshape(n, -1) @ w.T + b, rtol=1e-5, atol=1e-5)
     assert mem.stream == 0  # closed: buffers and stream freed without CUDA errors
+
+
+HAS_PYCUDA = importlib.util.find_spec("pycuda") is not None
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.skipif(not HAS_PYCUDA, reason="pycuda not installed")
+def test_pycuda_memory_is_in_the_primary_context():
+    """The context TensorRT (CUDA runtime API) uses is the primary one; PycudaMemory must make
+    that current, never a context of its own as pycuda.autoinit does."""
+    import pycuda.driver as cuda
+
+    from edgemnist.runners.tensorrt import PycudaMemory
+
+    mem = PycudaMemory()
+    primary = cuda.Device(0).retain_primary_context()
+    try:
+        assert cuda.Context.get_current().handle == primary.handle
+        host = mem.host_array((8, 1, 28, 28), np.float32)
+        host[...] = np.arange(host.size, dtype=np.float32).reshape(host.shape)
+        back = mem.host_array(host.shape, np.float32)
+        dev = mem.device_alloc(host.nbytes)
+        mem.htod(dev, host)
+        mem.dtoh(back, dev)
+        mem.synchronize()
+        assert np.array_equal(host, back)
+    finally:
+        mem.close()
+        primary.detach()
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.skipif(not HAS_PYCUDA, reason="pycuda not installed")
+def test_pycuda_autoinit_would_push_a_second_context():
+    """Why autoinit is not used: in a fresh process its context is not the primary one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pycuda.autoinit, pycuda.driver as cuda\n"
+        "p = cuda.Device(0).retain_primary_context()\n"
+        "print(cuda.Context.get_current().handle != p.handle)\n"
+        "p.detach()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

@@ -12,13 +12,21 @@ in ../shared/notes/tensorrt.md ("TensorRT Python API by version"), written indep
   version; execution reads/writes :class:`FakeDeviceMemory` by address and computes logits
   of a fixed linear model, so data paths (shapes, addresses, copies) are really checked.
 
+- CUDA contexts (with :func:`install_fake_pycuda`): an engine lives in the context current when
+  it was deserialized (else the device's primary context, as the CUDA runtime API does); running
+  it with a stream or buffers from another context fails like real TensorRT ("invalid resource
+  handle": execute returns False).
+
 What it cannot tell: whether real TensorRT accepts our ONNX, real kernel numerics, timing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.util
 import json
+import sys
 import types
 from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
@@ -329,6 +337,8 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
         )
 
         def __init__(self, header: Dict[str, Any], onnx: bytes) -> None:
+            driver = getattr(mod, "cuda_driver", None)
+            self._ctx = driver.runtime_context() if driver is not None else None
             self._h = header
             self._w, self._b = linear_weights(onnx)
             self._names = [header["input"], "logits"]
@@ -404,6 +414,18 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
             self._addr[name] = ptr
             return True
 
+        def _foreign(self, stream: int, *ptrs: int) -> bool:
+            """Whether the stream, a buffer or the current context is not the engine's."""
+            driver = getattr(mod, "cuda_driver", None)
+            if driver is None:
+                return False
+            used = {driver.context_of_stream(stream), driver.current()}
+            used |= {driver.context_of_pointer(p) for p in ptrs}
+            if used != {self._e._ctx}:
+                calls.append(("error", ("Cuda Runtime (invalid resource handle)",)))
+                return True
+            return False
+
         def _run(self, in_ptr: int, out_ptr: int) -> bool:
             assert self._shape is not None, "input shape not set before execution"
             n = self._shape[0]
@@ -415,11 +437,16 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
 
         def execute_async_v2(self, bindings: List[int], stream: int) -> bool:
             self._rec("execute_async_v2", list(bindings), stream)
+            if self._foreign(stream, *bindings):
+                return False
             return self._run(bindings[0], bindings[1])
 
         def execute_async_v3(self, stream: int) -> bool:
             self._rec("execute_async_v3", stream)
-            return self._run(self._addr[self._e._names[0]], self._addr["logits"])
+            in_ptr, out_ptr = self._addr[self._e._names[0]], self._addr["logits"]
+            if self._foreign(stream, in_ptr, out_ptr):
+                return False
+            return self._run(in_ptr, out_ptr)
 
     class Runtime(Obj):
         def __init__(self, logger: Logger) -> None:
@@ -448,3 +475,190 @@ def make_fake_tensorrt(which: str) -> types.ModuleType:
 def call_names(mod: types.ModuleType) -> List[str]:
     """The names of the calls recorded on a fake module, in order."""
     return [name for name, _ in mod.calls]  # type: ignore[attr-defined]
+
+
+# -- pycuda ----------------------------------------------------------------------------------
+class FakeCudaDriver:
+    """TEST DOUBLE of the CUDA driver state pycuda sees: contexts, the current-context stack,
+    streams and device allocations, each remembering the context it was made in.
+
+    Real rules emulated: a stream or allocation needs a current context (pycuda raises
+    ``LogicError: ... no currently active context?``); ``Device.make_context()`` (what
+    ``pycuda.autoinit`` calls) creates a NEW context and pushes it; ``retain_primary_context()``
+    returns the device's primary context, the one the CUDA runtime API and therefore TensorRT use
+    when no context is current; copies on a stream from another context fail.
+    """
+
+    def __init__(self, pycuda_version: str) -> None:
+        self.version = tuple(int(p) for p in pycuda_version.split("."))
+        self.primary = "primary(0)"
+        self.stack: List[str] = []
+        self.made: List[str] = []  # contexts created with make_context
+        self.buffers: Dict[int, bytearray] = {}
+        self._ptr_ctx: Dict[int, str] = {}
+        self._stream_ctx: Dict[int, str] = {}
+        self._next = 0x7000
+
+    # what the fake tensorrt asks
+    def current(self) -> Optional[str]:
+        return self.stack[-1] if self.stack else None
+
+    def runtime_context(self) -> str:
+        """The context a CUDA-runtime call (TensorRT) uses: the current one, else primary."""
+        if not self.stack:
+            self.stack.append(self.primary)  # cudart makes the primary context current
+        return self.stack[-1]
+
+    def context_of_pointer(self, ptr: int) -> Optional[str]:
+        return self._ptr_ctx.get(ptr)
+
+    def context_of_stream(self, handle: int) -> Optional[str]:
+        return self._stream_ctx.get(handle)
+
+    def _need_context(self, what: str) -> str:
+        if not self.stack:
+            raise RuntimeError(
+                f"[fake pycuda] {what} failed: explicit_context_dependent failed: invalid device "
+                "context - no currently active context?"
+            )
+        return self.stack[-1]
+
+    def _id(self) -> int:
+        self._next += 0x1000
+        return self._next
+
+    def module(self) -> Tuple[types.ModuleType, types.ModuleType]:
+        """(``pycuda`` package, ``pycuda.driver``) modules over this state."""
+        drv = types.ModuleType("pycuda.driver")
+        drv.__doc__ = "TEST DOUBLE of pycuda.driver (tests/unit/fake_tensorrt.py)"
+        state = self
+
+        class Context:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def push(self) -> None:
+                state.stack.append(self.name)
+
+            def pop(self) -> None:
+                assert state.stack and state.stack[-1] == self.name, "pop of a non-current context"
+                state.stack.pop()
+
+            def detach(self) -> None:
+                pass
+
+        class Device:
+            def __init__(self, n: int) -> None:
+                assert n == 0, "one fake device"
+
+            def make_context(self) -> Context:
+                ctx = Context(f"context-{len(state.made) + 1}")
+                state.made.append(ctx.name)
+                ctx.push()
+                return ctx
+
+            def compute_capability(self) -> Tuple[int, int]:
+                return (8, 7)
+
+            def name(self) -> str:
+                return "Orin"
+
+        if self.version >= (2020, 1):  # Device.retain_primary_context: pycuda 2020.1+
+
+            def retain_primary_context(self: Any) -> Context:
+                return Context(state.primary)
+
+            Device.retain_primary_context = retain_primary_context  # type: ignore[attr-defined]
+
+        class DeviceAllocation:
+            def __init__(self, nbytes: int) -> None:
+                self.ctx = state._need_context("mem_alloc")
+                self.ptr = state._id()
+                state.buffers[self.ptr] = bytearray(nbytes)
+                state._ptr_ctx[self.ptr] = self.ctx
+
+            def __int__(self) -> int:
+                return self.ptr
+
+            def free(self) -> None:
+                state.buffers.pop(self.ptr, None)
+
+        class Stream:
+            def __init__(self) -> None:
+                ctx = state._need_context("Stream")
+                self.handle = state._id()
+                state._stream_ctx[self.handle] = ctx
+
+            def synchronize(self) -> None:
+                pass
+
+        def check(stream: Stream, ptr: int) -> None:
+            ctxs = {state.current(), state._stream_ctx[stream.handle], state._ptr_ctx[int(ptr)]}
+            if len(ctxs) != 1:
+                raise RuntimeError("[fake pycuda] cuMemcpyAsync failed: invalid resource handle")
+
+        def memcpy_htod_async(dest: int, src: np.ndarray, stream: Stream) -> None:
+            check(stream, dest)
+            data = np.ascontiguousarray(src).tobytes()
+            state.buffers[int(dest)][: len(data)] = data
+
+        def memcpy_dtoh_async(dest: np.ndarray, src: int, stream: Stream) -> None:
+            check(stream, src)
+            raw = bytes(state.buffers[int(src)][: dest.nbytes])
+            dest[...] = np.frombuffer(raw, dtype=dest.dtype).reshape(dest.shape)
+
+        drv.init = lambda: None  # type: ignore[attr-defined]
+        drv.Device = Device  # type: ignore[attr-defined]
+        drv.Context = Context  # type: ignore[attr-defined]
+        drv.Stream = Stream  # type: ignore[attr-defined]
+        drv.mem_alloc = DeviceAllocation  # type: ignore[attr-defined]
+        drv.pagelocked_empty = lambda shape, dtype: np.zeros(shape, dtype)  # type: ignore[attr-defined]
+        drv.memcpy_htod_async = memcpy_htod_async  # type: ignore[attr-defined]
+        drv.memcpy_dtoh_async = memcpy_dtoh_async  # type: ignore[attr-defined]
+        pkg = types.ModuleType("pycuda")
+        pkg.__path__ = []  # type: ignore[attr-defined]  # a package: submodules import
+        pkg.VERSION = self.version  # type: ignore[attr-defined]
+        pkg.driver = drv  # type: ignore[attr-defined]
+        return pkg, drv
+
+
+class _FakePycudaFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``pycuda.autoinit`` (pycuda: ``make_default_context()`` = a new context, pushed)
+    and, from pycuda 2021.1, ``pycuda.autoprimaryctx`` (retain the primary context and push it),
+    running their side effect at import like the real modules."""
+
+    def __init__(self, driver: FakeCudaDriver, drv: types.ModuleType) -> None:
+        self.driver, self.drv = driver, drv
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name == "pycuda.autoinit" or (
+            name == "pycuda.autoprimaryctx" and self.driver.version >= (2021, 1)
+        ):
+            return importlib.util.spec_from_loader(name, self)
+        return None
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        dev = self.drv.Device(0)  # type: ignore[attr-defined]
+        if module.__name__ == "pycuda.autoinit":
+            module.context = dev.make_context()  # type: ignore[attr-defined]
+        else:
+            module.context = dev.retain_primary_context()  # type: ignore[attr-defined]
+            module.context.push()  # type: ignore[attr-defined]
+
+
+def install_fake_pycuda(monkeypatch: Any, pycuda_version: str = "2022.2") -> FakeCudaDriver:
+    """Make ``import pycuda...`` find the TEST DOUBLE for the rest of the test; returns its
+    driver state (pass it to a fake tensorrt as ``trt.cuda_driver`` and ``trt.memory``)."""
+    driver = FakeCudaDriver(pycuda_version)
+    pkg, drv = driver.module()
+    monkeypatch.setitem(sys.modules, "pycuda", pkg)
+    monkeypatch.setitem(sys.modules, "pycuda.driver", drv)
+    for name in ("pycuda.autoinit", "pycuda.autoprimaryctx"):
+        # recorded as absent, so whatever the test imports is removed again afterwards
+        monkeypatch.setitem(sys.modules, name, None)
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_FakePycudaFinder(driver, drv), *sys.meta_path])
+    return driver

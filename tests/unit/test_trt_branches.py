@@ -7,6 +7,7 @@ tests/hardware/test_tensorrt_hw.py for that)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +286,66 @@ def test_unknown_precision_or_builder_is_a_config_error(onnx_path):
         build_engine(onnx_path, precision="bf16")
     with pytest.raises(ConfigError, match="unknown builder"):
         build_engine(onnx_path, builder="onnx")
+
+
+# -- pycuda: the CUDA primary context ---------------------------------------------------------
+@pytest.mark.parametrize("pycuda_version", ["2022.2", "2021.1", "2020.1"])
+def test_pycuda_buffers_share_the_engines_primary_context(onnx_path, monkeypatch, pycuda_version):
+    """``pycuda.autoinit`` pushed a second context: buffers and the stream made there failed
+    against the engine ("invalid resource handle"). Now: autoprimaryctx (2021.1+) or
+    ``retain_primary_context()`` + push (2020.1), opened before the engine is deserialized."""
+    from fake_tensorrt import install_fake_pycuda
+
+    trt = make_fake_tensorrt("10")
+    res, _ = _build(onnx_path, trt, ORIN, max_batch=8)
+    driver = install_fake_pycuda(monkeypatch, pycuda_version)
+    trt.cuda_driver = driver
+    trt.memory = driver  # the fake engine reads/writes the fake pycuda allocations
+    w, b = linear_weights(onnx_path.read_bytes())
+    x = np.random.default_rng(2).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    with TensorRTRunner(res.artifact, trt_module=trt, gpu=ORIN) as r:
+        assert r.info["memory"] == "pycuda"
+        np.testing.assert_allclose(r.infer(x), x.reshape(5, -1) @ w.T + b, rtol=1e-5, atol=1e-5)
+    assert driver.made == []  # no context of its own: only the primary one
+    assert ("error", ("Cuda Runtime (invalid resource handle)",)) not in trt.calls
+    if pycuda_version == "2020.1":
+        assert driver.stack == []  # retained context popped on close
+
+
+def test_fake_engine_rejects_a_foreign_context(onnx_path, monkeypatch):
+    """The double is as strict as TensorRT: a stream from another context fails."""
+    from fake_tensorrt import install_fake_pycuda
+
+    trt = make_fake_tensorrt("10")
+    res, _ = _build(onnx_path, trt, ORIN)
+    driver = install_fake_pycuda(monkeypatch)
+    trt.cuda_driver, trt.memory = driver, driver
+    import pycuda.autoinit  # noqa: F401  # what the runner did before: a second context
+
+    from edgemnist.runners.tensorrt import PycudaMemory
+
+    engine = trt.Runtime(trt.Logger()).deserialize_cuda_engine(res.artifact.read_bytes())
+    driver.stack.insert(0, "primary(0)")  # pretend the engine came first, in the primary one
+    engine._ctx = "primary(0)"
+    mem = object.__new__(PycudaMemory)  # its buffers, made while autoinit's context is current
+    mem.cuda, mem._ctx, mem._keep = sys.modules["pycuda.driver"], None, []
+    mem._stream = mem.cuda.Stream()
+    mem.stream = int(mem._stream.handle)
+    ctx = engine.create_execution_context()
+    ctx.set_input_shape("input", (1, 1, 28, 28))
+    ctx.set_tensor_address("input", mem.device_alloc(784 * 4))
+    ctx.set_tensor_address("logits", mem.device_alloc(40))
+    assert ctx.execute_async_v3(mem.stream) is False
+    assert ("error", ("Cuda Runtime (invalid resource handle)",)) in trt.calls
+
+
+def test_pycuda_before_2020_is_refused_not_given_a_second_context(monkeypatch):
+    from fake_tensorrt import install_fake_pycuda
+
+    from edgemnist.errors import BackendUnavailable
+    from edgemnist.runners.tensorrt import PycudaMemory
+
+    driver = install_fake_pycuda(monkeypatch, "2019.1")
+    with pytest.raises(BackendUnavailable, match="primary context"):
+        PycudaMemory()
+    assert driver.made == [] and driver.stack == []
