@@ -28,6 +28,18 @@ needs_gpu = pytest.mark.skipif(not HAS_GPU, reason="no CUDA GPU (libcudart repor
 needs_trt = pytest.mark.skipif(not (HAS_GPU and HAS_TRT), reason="needs TensorRT and a CUDA GPU")
 
 
+def _roundtrip(mem, n: int = 64) -> None:
+    """Pinned host -> device -> pinned host on the memory object's stream."""
+    host = mem.host_array((n, 1, 28, 28), np.float32)
+    host[...] = np.random.default_rng(0).standard_normal(host.shape)
+    back = mem.host_array((n, 1, 28, 28), np.float32)
+    dev = mem.device_alloc(host.nbytes)
+    mem.htod(dev, host)
+    mem.dtoh(back, dev)
+    mem.synchronize()
+    assert np.array_equal(host, back)
+
+
 @pytest.mark.gpu
 @needs_gpu
 def test_cudart_roundtrip_through_device_memory():
@@ -35,14 +47,7 @@ def test_cudart_roundtrip_through_device_memory():
 
     mem = CudartMemory()
     try:
-        host = mem.host_array((64, 1, 28, 28), np.float32)
-        host[...] = np.random.default_rng(0).standard_normal(host.shape)
-        back = mem.host_array((64, 1, 28, 28), np.float32)
-        dev = mem.device_alloc(host.nbytes)
-        mem.htod(dev, host)
-        mem.dtoh(back, dev)
-        mem.synchronize()
-        assert np.array_equal(host, back)
+        _roundtrip(mem)
     finally:
         mem.close()
 
@@ -170,14 +175,7 @@ def test_pycuda_memory_is_in_the_primary_context():
     primary = cuda.Device(0).retain_primary_context()
     try:
         assert cuda.Context.get_current().handle == primary.handle
-        host = mem.host_array((8, 1, 28, 28), np.float32)
-        host[...] = np.arange(host.size, dtype=np.float32).reshape(host.shape)
-        back = mem.host_array(host.shape, np.float32)
-        dev = mem.device_alloc(host.nbytes)
-        mem.htod(dev, host)
-        mem.dtoh(back, dev)
-        mem.synchronize()
-        assert np.array_equal(host, back)
+        _roundtrip(mem, 8)
     finally:
         mem.close()
         primary.detach()
