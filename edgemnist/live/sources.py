@@ -523,6 +523,15 @@ class StreamSource(Source):
 LIVE_ELEMENTS = ("v4l2src", "nvarguscamerasrc", "libcamerasrc", "rtspsrc", "udpsrc", "souphttpsrc")
 
 
+def is_live_pipeline(pipeline: str) -> bool:
+    """Whether a ``gst://`` pipeline is a camera: it starts with a camera or network source
+    element, or asks a source for ``is-live=true`` (read newest-wins; reading such a pipeline
+    with back-pressure would let frames queue up in the pipe)."""
+    text = pipeline.strip()
+    first = text.split(" ", 1)[0] if text else ""
+    return first in LIVE_ELEMENTS or bool(re.search(r"\bis-live=(true|1)\b", text, re.I))
+
+
 class GstSource(Source):
     """A GStreamer pipeline ending in raw video (``gst://``), read as BGR frames.
 
@@ -539,8 +548,7 @@ class GstSource(Source):
         super().__init__(target, **options)
         self.width = int(self.options.get("width", 640))
         self.height = int(self.options.get("height", 480))
-        first = target.strip().split(" ", 1)[0] if target.strip() else ""
-        self.live = bool(self.options.get("live", first in LIVE_ELEMENTS))
+        self.live = bool(self.options.get("live", is_live_pipeline(target)))
         self._child: Optional[gst.GstChild] = None
         self._pending: Optional[np.ndarray] = None
 

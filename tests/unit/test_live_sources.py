@@ -166,6 +166,7 @@ def test_custom_pipeline_tail():
     assert not plain.live
     assert plain.pipeline().endswith("videoscale ! video/x-raw,format=BGR,width=640,height=480")
     assert make_source("gst://videotestsrc", live=True).live
+    assert make_source("gst://videotestsrc is-live=true ! video/x-raw").live
     with pytest.raises(SourceError, match="needs a pipeline"):
         make_source("gst://").pipeline()
 
