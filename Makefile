@@ -3,12 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup lint typecheck test train dist help
+.PHONY: setup lint typecheck test test-unit test-hardware train dist help
 
 help:
 	@echo "make setup   create $(VENV) with the CPU torch wheel and all extras"
-	@echo "make test    lint-free unit + integration tests (what CI runs)"
-	@echo "make lint    ruff check + ruff format --check"
+	@echo "make test    unit + integration tests (what CI runs; hardware tests: make test-hardware)"
+	@echo "make test-unit  the fast tier: no data set, no training (seconds to a minute)"
+	@echo "make lint    ruff check (style, complexity) + ruff format --check"
+	@echo "make typecheck  mypy over the whole package (.ci/typecheck)"
 	@echo "make train   train a recipe (RECIPE=edge) and evaluate it; MIRROR=dir|url for MNIST"
 	@echo "make dist    wheel + sdist in dist/ (install them on a device without PyPI)"
 
@@ -23,8 +25,19 @@ lint:
 	$(BIN)/ruff check edgemnist tests benchmarks
 	$(BIN)/ruff format --check edgemnist tests benchmarks
 
+typecheck:
+	PYTHON=$(BIN)/python .ci/typecheck
+
+# Tiers by marker (tests/conftest.py): integration = reads MNIST or trains; hardware = needs a
+# GPU, TensorRT, a Jetson or a camera (skipped where absent).
 test:
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not hardware"
+
+test-unit:
+	$(BIN)/pytest -q -m "not integration and not hardware"
+
+test-hardware:
+	$(BIN)/pytest -q -m hardware
 
 # RECIPE: any edgemnist/recipes/<name>.toml (by name); MIRROR: a local MNIST directory or URL
 RECIPE ?= edge

@@ -10,6 +10,26 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: fixtures that read MNIST or train a model: a test using one is in the integration tier
+INTEGRATION_FIXTURES = {"mnist_dir", "mnist_env", "tiny_checkpoint"}
+#: markers of tests that need a device; any of them puts a test in the hardware tier
+HARDWARE_MARKERS = {"gpu", "tensorrt", "jetson", "camera"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tiers by marker (``make test-unit``: neither; ``make test``: not hardware).
+
+    ``integration`` is added to every test that uses MNIST or trains (through the fixtures
+    above), wherever its file lives, so the unit tier never trains a model; ``hardware`` to every
+    test under tests/hardware/ or marked gpu/tensorrt/jetson/camera.
+    """
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+        in_hardware_dir = "hardware" in Path(str(item.fspath)).parts
+        if in_hardware_dir or HARDWARE_MARKERS & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.hardware)
+
 
 def shared_mnist() -> Path | None:
     """The local MNIST mirror: EDGEMNIST_TEST_MIRROR, else ../shared/data/mnist."""

@@ -70,7 +70,7 @@ adopt(app)
 try:  # typer >= 0.2x vendors click: its usage errors derive from typer.TyperException
     from typer import TyperException as _UsageErrorBase
 except ImportError:  # older typer runs on click, whose errors derive from ClickException
-    from click import ClickException as _UsageErrorBase  # type: ignore[no-redef,unused-ignore]
+    from click import ClickException as _UsageErrorBase  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 
 def main(argv: list[str] | None = None) -> int:
