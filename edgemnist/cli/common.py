@@ -73,7 +73,6 @@ ThreadsOpt = Annotated[
 OutFileOpt = Annotated[
     Optional[Path], typer.Option("--out", help="Output file (default: beside the input).")
 ]
-OutDirOpt = Annotated[Optional[Path], typer.Option("--out-dir", help="Output directory.")]
 #: deprecated spelling of --out-dir (train, eval, bench, pipeline, build-engine used --out)
 OutAliasOpt = Annotated[Optional[Path], typer.Option("--out", hidden=True, help="Use --out-dir.")]
 MirrorOpt = Annotated[

@@ -128,9 +128,6 @@ class CudaRuntime:
         self.check(self.lib.cudaGetDeviceCount(ctypes.byref(n)), "cudaGetDeviceCount")
         return int(n.value)
 
-    def set_device(self, index: int) -> None:
-        self.check(self.lib.cudaSetDevice(index), "cudaSetDevice")
-
     def compute_capability(self, device: int = 0) -> Tuple[int, int]:
         major, minor = ctypes.c_int(0), ctypes.c_int(0)
         for out, attr in (

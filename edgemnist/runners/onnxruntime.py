@@ -50,16 +50,6 @@ _LEVEL_NAMES = {v: k for k, v in GRAPH_OPT_LEVELS.items()}
 ProvidersArg = Union[None, str, Sequence[str]]
 
 
-def available_providers() -> List[str]:
-    """Execution providers this ONNX Runtime build offers (empty if it is not installed)."""
-    try:
-        import onnxruntime as ort
-
-        return list(ort.get_available_providers())
-    except Exception:
-        return []
-
-
 def resolve_providers(providers: ProvidersArg, present: Sequence[str]) -> List[str]:
     """Turn the ``providers`` option into ONNX Runtime provider names, CPU always last.
 
