@@ -159,14 +159,16 @@ def custom_tail(width: int, height: int, fps: Optional[float] = None, flip: str 
     return " ! ".join(parts)
 
 
-def launch_argv(pipeline: str, exe: str = GST_LAUNCH) -> List[str]:
-    """The child's argv: ``gst-launch-1.0 -q <pipeline> ! fdsink fd=1``.
+def launch_argv(pipeline: str, exe: str = GST_LAUNCH, sync: bool = False) -> List[str]:
+    """The child's argv: ``gst-launch-1.0 -q <pipeline> ! fdsink fd=1 sync=false``.
 
     ``-q`` keeps gst-launch's own messages off stdout, which carries nothing but frames.
     The description is split like a shell would (so quoted property values survive) because
-    gst-launch joins its arguments back into one description.
+    gst-launch joins its arguments back into one description. ``sync=true`` makes the sink
+    wait for each buffer's time (plays a file at its frame rate); cameras never need it.
     """
-    return [exe, "-q", *shlex.split(pipeline), "!", "fdsink", "fd=1", "sync=false"]
+    sink = ["fdsink", "fd=1", f"sync={'true' if sync else 'false'}"]
+    return [exe, "-q", *shlex.split(pipeline), "!", *sink]
 
 
 def appsink_pipeline(pipeline: str) -> str:

@@ -448,7 +448,9 @@ class ImageFolderSource(Source):
                 f"no images in {self.target} (looked for {', '.join(IMAGE_SUFFIXES)})"
             )
         self._next = 0
-        self.info = {"backend": "opencv-imread", "images": len(self._paths)}
+        # images have no rate of their own: realtime mode shows them at --fps (default 30)
+        self.fps = float(self.options.get("fps", 30.0 if self.realtime else 0.0))
+        self.info = {"backend": "opencv-imread", "images": len(self._paths), "fps": self.fps}
 
     def _read(self) -> Optional[Tuple[np.ndarray, None]]:
         import cv2  # type: ignore[import-not-found]
@@ -490,7 +492,18 @@ class StreamSource(Source):
     def _open(self) -> None:
         cv2 = _require_cv2("network streams")
         shown = mask_url(self.target)
-        cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG)
+        open_ms = int(1000 * self.options.get("open_timeout", 15.0))
+        read_ms = int(1000 * self.options.get("read_timeout", 5.0))
+        try:  # bounded waits (OpenCV >= 4.5.2): an unreachable camera must not hang the reader
+            params = [
+                cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+                open_ms,
+                cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+                read_ms,
+            ]
+            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, params)
+        except (AttributeError, TypeError):
+            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
             raise SourceError(
@@ -596,7 +609,9 @@ class GstSource(Source):
         exe = gst.gst_launch_path()
         if exe is None:
             raise SourceError(f"{gst.GST_LAUNCH} not found: {gst.INSTALL_HINT}")
-        child = gst.GstChild(gst.launch_argv(pipeline, exe), self.width, self.height)
+        # a finite pipeline in realtime mode plays at its own rate: fdsink syncs to the clock
+        sync = self.realtime and not self.live
+        child = gst.GstChild(gst.launch_argv(pipeline, exe, sync=sync), self.width, self.height)
         self.info.update(backend="gst-launch", pipeline=pipeline, command=child.command)
         try:
             child.start()

@@ -103,6 +103,23 @@ def test_gst_source_through_capture_reads_every_frame_of_a_finite_pipeline():
 
 
 @needs_gst
+def test_a_finite_pipeline_in_realtime_mode_syncs_to_its_clock():
+    src = make_source(
+        "gst://videotestsrc num-buffers=5 ! video/x-raw,width=64,height=48,framerate=200/1",
+        width=64,
+        height=48,
+        realtime=True,
+        gst_backend="child",
+    )
+    with Capture(src) as cap:
+        assert cap.newest_wins
+        while cap.get(timeout=20) is not None:
+            pass
+        command = src.describe()["command"]
+    assert command.endswith("fdsink fd=1 sync=true") and cap.frames == 5
+
+
+@needs_gst
 def test_killing_the_child_mid_run_reopens_it():
     src = make_source(
         f"gst://{TEST_SRC.replace('videotestsrc', 'videotestsrc is-live=true')}",

@@ -171,6 +171,11 @@ def test_custom_pipeline_tail():
         make_source("gst://").pipeline()
 
 
+def test_realtime_file_pipelines_sync_to_the_clock():
+    assert gst.launch_argv("videotestsrc", "gst", sync=True)[-1] == "sync=true"
+    assert gst.launch_argv("videotestsrc", "gst")[-1] == "sync=false"
+
+
 def test_quoted_properties_survive_the_argv_split():
     argv = gst.launch_argv('filesrc location="/tmp/my clip.mp4" ! decodebin')
     assert "location=/tmp/my clip.mp4" in argv
@@ -346,6 +351,10 @@ def test_image_folder_sorted_with_unreadable_skipped(tmp_path):
 
 def test_image_folder_loop_and_all_unreadable(tmp_path):
     cv2.imwrite(str(tmp_path / "one.png"), np.zeros((8, 8, 3), np.uint8))
+    with make_source(str(tmp_path), realtime=True) as src:  # images have no rate: 30 fps
+        assert src.fps == 30.0 and src.describe()["fps"] == 30.0
+    with make_source(str(tmp_path), realtime=True, fps=2) as src:
+        assert src.fps == 2.0
     with make_source(str(tmp_path), loop=True) as src:
         assert [src.read().index for _ in range(5)] == [0, 1, 2, 3, 4]
     bad = tmp_path / "bad"
