@@ -396,9 +396,11 @@ PAGE = """<!doctype html>
 <title>edgemnist live</title>
 <style>
  body { margin: 0; font: 15px/1.4 system-ui, sans-serif; background: #111; color: #eee; }
- main { display: flex; flex-wrap: wrap; gap: 16px; padding: 12px; }
- #view { max-width: 100%; background: #000; border: 1px solid #333; }
- aside { min-width: 240px; }
+ main { display: flex; gap: 16px; padding: 12px; align-items: flex-start; }
+ @media (max-width: 900px) { main { flex-direction: column; } }
+ #view { flex: 0 1 auto; min-width: 0; max-width: 100%; background: #000;
+         border: 1px solid #333; }
+ aside { flex: 0 0 260px; }
  #reading { font: bold 44px/1.1 ui-monospace, monospace; color: #7CFC9A; min-height: 50px;
             letter-spacing: 4px; }
  table { border-collapse: collapse; }
@@ -452,7 +454,8 @@ async function poll() {
     set("reading", s.reading || "\\u00a0");
     set("source", s.source || "-");
     set("state", s.state || "-");
-    document.getElementById("state").className = (s.state && s.state !== "ok") ? "bad" : "";
+    const bad = /^(reconnecting|ended|stopped)/.test(s.state || "");
+    document.getElementById("state").className = bad ? "bad" : "";
     set("model", (s.model || "-") + (s.backend ? " on " + s.backend : ""));
     set("fps", s.fps === null || s.fps === undefined ? "-" : s.fps.toFixed(1));
     set("proc", ms(s.processing_ms_p50) + " p50, " + ms(s.processing_ms_p99) + " p99");
