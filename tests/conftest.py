@@ -19,15 +19,16 @@ HARDWARE_MARKERS = {"gpu", "tensorrt", "jetson", "camera"}
 def pytest_collection_modifyitems(config, items):
     """Tiers by marker (``make test-unit``: neither; ``make test``: not hardware).
 
-    ``integration`` is added to every test that uses MNIST or trains (through the fixtures
-    above), wherever its file lives, so the unit tier never trains a model; ``hardware`` to every
-    test under tests/hardware/ or marked gpu/tensorrt/jetson/camera.
+    ``integration`` is added to every test under tests/integration/ and to every test that uses
+    MNIST or trains (through the fixtures above) wherever its file lives, so the unit tier never
+    trains a model; ``hardware`` to every test under tests/hardware/ or marked
+    gpu/tensorrt/jetson/camera.
     """
     for item in items:
-        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+        parts = Path(str(item.fspath)).parts
+        if "integration" in parts or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
-        in_hardware_dir = "hardware" in Path(str(item.fspath)).parts
-        if in_hardware_dir or HARDWARE_MARKERS & {m.name for m in item.iter_markers()}:
+        if "hardware" in parts or HARDWARE_MARKERS & {m.name for m in item.iter_markers()}:
             item.add_marker(pytest.mark.hardware)
 
 
