@@ -111,7 +111,7 @@ class Manifest:
     fallback: Optional[Dict[str, Any]] = None
     fallback_onnx: Optional[str] = None  # the ONNX to run when the engine cannot load
     source_test_accuracy: Optional[float] = None
-    cache_key: Optional[str] = None
+    cache_key: Optional[Dict[str, Any]] = None  # engine/cache.py: a dict, compared field by field
     device: Optional[Dict[str, Any]] = None
     tensorrt: Optional[Dict[str, Any]] = None
     plan: Optional[Dict[str, Any]] = None
