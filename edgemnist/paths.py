@@ -1,8 +1,13 @@
-"""Every writable location roots here, overridable by environment (tests stay hermetic).
+"""Default locations of what edgemnist writes, each overridable (tests stay hermetic).
 
-- ``EDGEMNIST_HOME``: root for runs, caches and engines made by commands (default: the user
-  data directory, e.g. ``~/.local/share/edgemnist``).
-- ``EDGEMNIST_DATA``: where MNIST lives (default: ``<user cache>/edgemnist/mnist``).
+- ``EDGEMNIST_HOME`` (default: the user data directory, e.g. ``~/.local/share/edgemnist``):
+  the TensorRT timing cache (``cache/tensorrt/``), ``data preview`` PNGs (``previews/``) and,
+  when the variable is set, ``bench`` results (``benchmarks/<host>/``).
+- ``EDGEMNIST_DATA`` (default: ``<user cache>/edgemnist/mnist``): the MNIST files.
+- ``EDGEMNIST_RUNS`` (default: ``runs/`` in the working directory): training run directories.
+- ``engines/`` in the working directory: ``pipeline`` outputs (``--out-dir`` changes it).
+
+Commands given an explicit ``--out``/``--out-dir`` write there instead.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from pathlib import Path
 
 
 def home() -> Path:
-    """Root of everything edgemnist writes when no explicit path is given."""
+    """Root of caches and previews (see the module docstring for what lives where)."""
     env = os.environ.get("EDGEMNIST_HOME")
     if env:
         return Path(env).expanduser()
