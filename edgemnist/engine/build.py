@@ -195,14 +195,25 @@ def build_with_python_api(
     if api.precision_flags:
         for flag in plan.flags:
             config.set_flag(getattr(trt.BuilderFlag, flag))
-    if plan.mode == "calibrator":
-        if calibrator is None:
-            raise ConfigError("INT8 calibration needs a calibrator (internal error)")
-        config.int8_calibrator = calibrator
     profile: tensorrt.IOptimizationProfile = builder.create_optimization_profile()
     for name, s in shapes.items():
         profile.set_shape(name, _dims(s["min"]), _dims(s["opt"]), _dims(s["max"]))
     config.add_optimization_profile(profile)
+    if plan.mode == "calibrator":
+        if calibrator is None:
+            raise ConfigError("INT8 calibration needs a calibrator (internal error)")
+        config.int8_calibrator = calibrator
+        # Without a calibration profile TensorRT reads each calibration batch at the first
+        # profile's kOPT shape (batch 1 here): 1 image of every 32. NvInfer.h (8.x): "Calibration
+        # optimization profile must be set if int8 calibration is used to set scales for a
+        # network with runtime dimensions"; IBuilderConfig.set_calibration_profile is bound
+        # from 8.0.1 to 10.x (python/src/infer/pyCore.cpp), like the calibrators themselves.
+        batch = int(calibrator.get_batch_size())
+        calib: tensorrt.IOptimizationProfile = builder.create_optimization_profile()
+        for name, s in shapes.items():
+            at = _dims([batch, *s["opt"][1:]])
+            calib.set_shape(name, at, at, at)
+        config.set_calibration_profile(calib)
     cache_blob = timing_cache.read_bytes() if timing_cache and timing_cache.is_file() else b""
     cache: tensorrt.ITimingCache = config.create_timing_cache(cache_blob)
     config.set_timing_cache(cache, False)

@@ -198,7 +198,7 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
         _absent = (
             absent_if(major >= 10, "max_workspace_size")
             | absent_if(mm < (8, 4), "set_memory_pool_limit")
-            | absent_if(major >= 11, "int8_calibrator")
+            | absent_if(major >= 11, "int8_calibrator", "set_calibration_profile")
         )
         _settable = frozenset({"max_workspace_size", "int8_calibrator"})
 
@@ -207,6 +207,13 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
             self._profiles: List[IOptimizationProfile] = []
             self._cache: Optional[TimingCache] = None
             self._pool: Dict[int, int] = {}
+            self._cal_profile: Optional[IOptimizationProfile] = None
+
+        def set_calibration_profile(self, p: IOptimizationProfile) -> bool:
+            # NvInfer.h (8.x): "MIN and MAX values will be overwritten by kOPT"
+            self._rec("set_calibration_profile", dict(p._shapes))
+            self._cal_profile = p
+            return True
 
         def set_memory_pool_limit(self, pool: int, size: int) -> None:
             self._rec("set_memory_pool_limit", pool, size)
@@ -299,6 +306,7 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
             if not config._profiles:
                 return None  # dynamic shapes need a profile, as in real TensorRT
             ((name, (mn, opt, mx)),) = config._profiles[0]._shapes.items()
+            calibrated = self._calibrate(config, name)
             header = {
                 "version": version,
                 "input": name,
@@ -307,8 +315,30 @@ def _make(version: str) -> types.ModuleType:  # noqa: C901 - one emulation, one 
                 "max": mx,
                 "flags": sorted(config._flags),
                 "strongly_typed": bool(network._flags & 2),
+                "calibration_images": calibrated,
             }
             return MAGIC + json.dumps(header).encode() + b"\n" + network._onnx
+
+        def _calibrate(self, config: IBuilderConfig, name: str) -> Optional[int]:
+            """Run the INT8 calibrator as TensorRT does for a dynamic-shape network: each
+            batch is read at the calibration profile's kOPT shape, or, without one, at the
+            first optimization profile's (sampleEngines.cpp sizes its own calibrator's
+            buffers the same way); returns how many images calibration actually read."""
+            cal = config.__dict__.get("int8_calibrator")
+            if cal is None:
+                return None
+            profile = config._cal_profile or config._profiles[0]
+            n = profile._shapes[name][1][0]
+            images = 0
+            while True:
+                ptrs = cal.get_batch([name])
+                if ptrs is None:
+                    break
+                buf = mod.memory.buffers[ptrs[0]]  # type: ignore[attr-defined]
+                assert len(buf) >= n * 784 * 4, "calibration shape larger than the batch"
+                images += n
+            cal.write_calibration_cache(f"TRT-{major}{minor}00-EntropyCalibration2\n".encode())
+            return images
 
         def build_engine(self, network: Any, config: Any) -> Any:
             self._rec("build_engine")

@@ -349,3 +349,23 @@ def test_pycuda_before_2020_is_refused_not_given_a_second_context(monkeypatch):
     with pytest.raises(BackendUnavailable, match="primary context"):
         PycudaMemory()
     assert driver.made == [] and driver.stack == []
+
+
+@pytest.mark.parametrize("version", ["8.2", "8.6.1"])
+def test_int8_calibration_reads_every_calibration_image(onnx_path, tmp_path, version):
+    """Without a calibration profile the calibrator's 4-image batches were read at the
+    profile's opt shape (batch 1): calibration saw 3 images of 12."""
+    from edgemnist.engine.calibrator import make_calibrator
+
+    trt = make_fake_tensorrt(version)
+    plan = plan_precision("int8", ORIN, trt.__version__, "fp32")
+    assert plan.mode == "calibrator"
+    batches = [np.full((4, 1, 28, 28), i, np.float32) for i in range(3)]
+    cal = make_calibrator(trt, trt.memory, batches, tmp_path / "calib.cache")
+    data = build_with_python_api(trt, onnx_path, plan, 256, input_shapes(64, 1), None, cal)
+    header = json.loads(data.split(b"\n", 2)[1])
+    assert header["calibration_images"] == 12
+    (profile,) = _calls(trt, "IBuilderConfig.set_calibration_profile")
+    assert profile[0]["input"] == ((4, 1, 28, 28),) * 3
+    assert header["opt"] == [1, 1, 28, 28]  # the engine's own profile is untouched
+    assert (tmp_path / "calib.cache").read_bytes().startswith(b"TRT-")
