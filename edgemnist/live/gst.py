@@ -237,10 +237,7 @@ def explain_failure(
             f"provides it (gstreamer1.0-plugins-good/-bad/-ugly), check with "
             f"gst-inspect-1.0 {element}"
         )
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith(("ERROR", "WARNING: erroneous"))]
-    detail = next((ln for ln in lines if not ln.startswith(("ERROR", "Additional"))), "")
-    reason = "; ".join(x for x in (errors[0] if errors else "", detail) if x)
+    reason = _first_error(stderr)
     if returncode is None:
         code = "stopped"
     elif returncode < 0:
@@ -248,7 +245,32 @@ def explain_failure(
         code = f"was killed by signal {-returncode}" + (f" ({name})" if name else "")
     else:
         code = f"exited with code {returncode}"
-    return f"{what} {code}: {reason or 'no message'} (run the command shown by --json to see more)"
+    hint = "run the pipeline alone with gst-launch-1.0 to see more"
+    return f"{what} {code}: {reason or 'no message'} ({hint})"
+
+
+def _first_error(stderr: str) -> str:
+    """``"rtspsrc0: Could not open resource for reading and writing (Failed to connect.)"``
+    from gst-launch's stderr: the first error, by element, with its debug detail line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    for i, line in enumerate(lines):
+        m = re.match(r"ERROR: from element (\S+?):\s+(.*)", line)
+        if m:
+            element = m.group(1).split("/")[-1].split(":")[-1]  # /GstPipeline:p0/GstX:name
+            text = f"{element}: {m.group(2).rstrip('.')}"
+            # "Additional debug info:", "<file>.c(<line>): <function> (): <path>:", then the cause
+            rest = lines[i + 1 : i + 4]
+            if (
+                len(rest) == 3
+                and rest[0].startswith("Additional")
+                and re.search(r"\.c\(\d+\)", rest[1])
+            ):
+                text += f" ({rest[2]})"
+            return text
+    for line in lines:
+        if line.startswith(("ERROR", "WARNING: erroneous")):
+            return line
+    return lines[-1] if lines else ""
 
 
 _SIGNALS = {int(s) for s in signal.Signals}

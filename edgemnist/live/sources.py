@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Dict, List, Optional, Tuple
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 import numpy as np
 
@@ -83,13 +83,18 @@ def fourcc_to_str(code: float) -> str:
     return text if n and text.isprintable() else ""
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and reports)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]+:)[^\s@]+@")
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by
+    ``***`` (URLs, pipelines with ``location=rtsp://...``, commands, error messages).
+
+    Example:
+        >>> mask_url("rtspsrc location=rtsp://admin:pw@cam/s ! fakesink")
+        'rtspsrc location=rtsp://admin:***@cam/s ! fakesink'
+    """
+    return _CREDENTIALS.sub(r"\1***@", text)
 
 
 # -- options ---------------------------------------------------------------------------------
@@ -261,7 +266,8 @@ class Source:
         d.setdefault("fps", self.fps)
         d["flip"] = self.flip.name
         d["skipped"] = self.skipped
-        return d
+        # reports and logs never show a stream's password
+        return {k: mask_url(v) if isinstance(v, str) else v for k, v in d.items()}
 
     def __enter__(self) -> Source:
         return self.open()
@@ -600,8 +606,10 @@ class GstSource(Source):
             if not cap.isOpened():
                 cap.release()
                 raise SourceError(
-                    f"OpenCV could not start the pipeline (try gst_backend=child to see "
-                    f"GStreamer's own message): {text}"
+                    mask_url(
+                        "OpenCV could not start the pipeline (try gst_backend=child to see "
+                        f"GStreamer's own message): {text}"
+                    )
                 )
             self._cap = cap
             self.info.update(backend="opencv-gstreamer", pipeline=text)
@@ -616,24 +624,28 @@ class GstSource(Source):
         try:
             child.start()
         except BackendUnavailable as exc:
-            raise SourceError(str(exc)) from exc
+            raise SourceError(mask_url(str(exc))) from exc
         timeout = float(self.options.get("open_timeout", 15.0))
         try:
             self._pending = child.read_frame(timeout=timeout)
         except gst.ChildEnded as exc:
             child.stop()
             if exc.clean:
-                raise SourceError(f"the pipeline ended before its first frame: {pipeline}") from exc
-            raise SourceError(str(exc)) from exc
+                msg = f"the pipeline ended before its first frame: {pipeline}"
+                raise SourceError(mask_url(msg)) from exc
+            raise SourceError(mask_url(str(exc))) from exc
         except gst.FrameTimeout as exc:
             child.stop()
             raise SourceError(
-                f"no frame within {timeout:g} s from: {child.command} (camera busy or stuck? "
-                "raise open_timeout if it is slow to start)"
+                mask_url(
+                    f"no frame within {timeout:g} s from: {child.command} (camera busy or "
+                    "stuck? raise open_timeout if it is slow to start)"
+                )
             ) from exc
         except gst.TornFrame as exc:
             child.stop()
-            raise SourceError(f"{exc}: {gst.explain_failure(child.stderr_text(), None)}") from exc
+            why = gst.explain_failure(child.stderr_text(), None)
+            raise SourceError(mask_url(f"{exc}: {why}")) from exc
         self._child = child
 
     def _read(self) -> Optional[Tuple[np.ndarray, None]]:
@@ -653,10 +665,10 @@ class GstSource(Source):
         except gst.TornFrame as exc:
             raise BadFrame(str(exc)) from exc
         except gst.FrameTimeout as exc:
-            raise SourceError(str(exc)) from exc
+            raise SourceError(mask_url(str(exc))) from exc
         except gst.ChildEnded as exc:
             if not exc.clean or self.live:
-                raise SourceError(str(exc)) from exc
+                raise SourceError(mask_url(str(exc))) from exc
             if self.options.get("loop"):  # replay: a fresh child from the start
                 self._close()
                 self._open()

@@ -185,10 +185,19 @@ def test_csi_here_says_it_is_for_jetson():
 
 @needs_gst
 def test_runtime_failure_carries_gstreamer_s_reason(tmp_path):
-    with pytest.raises(SourceError, match="Resource not found") as err:
+    with pytest.raises(SourceError, match="filesrc0: Resource not found \\(No such file") as err:
         make_source(f"gst://filesrc location={tmp_path}/none.mp4 ! decodebin",
                     gst_backend="child").open()  # fmt: skip
     assert "exited with code" in str(err.value)
+
+
+@needs_gst
+def test_errors_never_show_a_stream_password():
+    uri = "gst://rtspsrc location=rtsp://admin:hunter2@127.0.0.1:9/s ! decodebin"
+    with pytest.raises(SourceError) as err:
+        make_source(uri, gst_backend="child", open_timeout=20).open()
+    msg = str(err.value)
+    assert "hunter2" not in msg and "rtspsrc0: Could not open resource" in msg
 
 
 def test_missing_gst_launch_says_what_to_install(tmp_path, monkeypatch):

@@ -222,6 +222,12 @@ def test_fourcc_and_masked_urls():
     assert fourcc_to_str(0) == ""
     assert mask_url("rtsp://admin:secret@cam:554/s") == "rtsp://admin:***@cam:554/s"
     assert mask_url("http://cam/video") == "http://cam/video"
+    assert (
+        mask_url("rtspsrc location=rtsp://a:b@c/d ! x") == "rtspsrc location=rtsp://a:***@c/d ! x"
+    )
+    assert mask_url("/dev/video0") == "/dev/video0"
+    src = make_source("gst://rtspsrc location=rtsp://admin:hunter2@cam/s ! decodebin")
+    assert "hunter2" not in str(src.describe()) and src.live
 
 
 def test_flips_match_opencv():
@@ -249,10 +255,17 @@ def test_gst_failures_explained():
     assert "gst-inspect-1.0 x264enc" in other
     generic = gst.explain_failure(
         "ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Resource not found.\n"
-        "Additional debug info:\n",
+        "Additional debug info:\n"
+        "../plugins/elements/gstfilesrc.c(553): gst_file_src_start (): "
+        "/GstPipeline:pipeline0/GstFileSrc:filesrc0:\n"
+        'No such file "/x.mp4"\n'
+        "ERROR: pipeline doesn't want to preroll.\n",
         1,
     )
-    assert "exited with code 1" in generic and "Resource not found" in generic
+    assert generic.startswith("GStreamer pipeline exited with code 1: filesrc0: Resource not")
+    assert 'Resource not found (No such file "/x.mp4")' in generic
+    assert "killed by signal 9 (SIGKILL)" in gst.explain_failure("", -9)
+    assert "no message" in gst.explain_failure("", 3)
 
 
 # -- device checks ---------------------------------------------------------------------------
