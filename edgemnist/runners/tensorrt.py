@@ -2,7 +2,8 @@
 
 API by version (:mod:`edgemnist.engine.trt_api`):
 
-- TensorRT 8.2 (Jetson Nano): bindings: ``num_bindings``, ``get_binding_index``,
+- TensorRT 8.0-8.4 (Jetson Nano: JetPack 4.6 = 8.0.1, 4.6.1+ = 8.2.1; JetPack 5.0.x = 8.4):
+  bindings: ``num_bindings``, ``get_binding_index``,
   ``set_binding_shape`` and ``execute_async_v2(bindings, stream)``;
 - TensorRT >= 8.5, 10.x, 11.x: named I/O tensors: ``num_io_tensors``, ``get_tensor_name``,
   ``set_input_shape``, ``set_tensor_address`` and ``execute_async_v3(stream)``.
