@@ -276,7 +276,7 @@ class Source:
         self.close()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.target!r})"
+        return f"{type(self).__name__}({mask_url(self.target)!r})"
 
     # -- to implement ------------------------------------------------------------------------
     def _open(self) -> None:

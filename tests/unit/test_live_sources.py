@@ -227,7 +227,7 @@ def test_fourcc_and_masked_urls():
     )
     assert mask_url("/dev/video0") == "/dev/video0"
     src = make_source("gst://rtspsrc location=rtsp://admin:hunter2@cam/s ! decodebin")
-    assert "hunter2" not in str(src.describe()) and src.live
+    assert "hunter2" not in str(src.describe()) and "hunter2" not in repr(src) and src.live
 
 
 def test_flips_match_opencv():
