@@ -172,11 +172,11 @@ def render_console(doc: Dict[str, Any], console: Any) -> None:
         )
 
 
-def _env_line(doc: Dict[str, Any]) -> str:
-    env = doc.get("environment", {})
-    cpu = env.get("cpu", {})
-    board = env.get("board", {})
-    bits = [board.get("model") or cpu.get("model") or "?", f"{cpu.get('cores')} cores"]
+def clock_state(env: Dict[str, Any]) -> List[str]:
+    """Governor, nvpmodel, jetson_clocks and throttling of a result's environment, as words."""
+    cpu = env.get("cpu") or {}
+    board = env.get("board") or {}
+    bits = []
     if cpu.get("governor"):
         bits.append(f"governor {cpu['governor']}")
     if board.get("nvpmodel"):
@@ -186,6 +186,15 @@ def _env_line(doc: Dict[str, Any]) -> str:
     thr = board.get("throttled")
     if isinstance(thr, dict):
         bits.append("not throttled" if thr.get("ok") else f"THROTTLED {thr.get('raw')}")
+    return bits
+
+
+def _env_line(doc: Dict[str, Any]) -> str:
+    env = doc.get("environment", {})
+    cpu = env.get("cpu", {})
+    board = env.get("board", {})
+    bits = [board.get("model") or cpu.get("model") or "?", f"{cpu.get('cores')} cores"]
+    bits += clock_state(env)
     bits.append(f"{doc['config'].get('threads', 1)} thread(s)")
     if doc["config"].get("pin"):
         bits.append(f"pinned to CPU {doc['config']['pin']}")
