@@ -133,10 +133,11 @@ def test_a_failing_read_reopens_with_backoff():
 
 
 def test_failed_reopens_are_retried_then_running_again():
-    src = ScriptedSource(["frame", "fail", "frame"], after="stop")
-    with Capture(src, **FAST) as cap:
+    src = ScriptedSource(["frame", "block", "frame"], after="stop")
+    with Capture(src, stall_timeout=60, **FAST) as cap:
         wait_for(lambda: cap.frames == 1)
-        src.open_failures = 3
+        src.open_failures = 3  # the camera stays away for three attempts
+        src.interrupt()  # the blocked read fails now
         wait_for(lambda: cap.frames == 2)
         assert cap.reopens == 1 and src.open_failures == 0
         assert cap.last_error == "camera unplugged"
