@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict
-
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from edgemnist.training.recipe import TrainSection
 
 
 class FocalLoss(nn.Module):
@@ -29,13 +29,13 @@ class FocalLoss(nn.Module):
         return loss.mean()
 
 
-def make_loss(train: Dict[str, Any]) -> nn.Module:
+def make_loss(train: TrainSection) -> nn.Module:
     """Build the loss named in a recipe's ``[train]`` table."""
-    kind = train["loss"]
+    kind = train.loss
     if kind == "label_smoothing":
-        return nn.CrossEntropyLoss(label_smoothing=float(train["label_smoothing"]))
+        return nn.CrossEntropyLoss(label_smoothing=float(train.label_smoothing))
     if kind == "focal":
-        return FocalLoss(float(train["focal_gamma"]), float(train["focal_alpha"]))
+        return FocalLoss(float(train.focal_gamma), float(train.focal_alpha))
     return nn.CrossEntropyLoss()
 
 

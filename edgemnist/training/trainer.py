@@ -30,7 +30,14 @@ import numpy as np
 from edgemnist import atomic
 from edgemnist.constants import MNIST_MEAN, MNIST_STD
 from edgemnist.errors import CheckpointError, ConfigError
-from edgemnist.training.recipe import load_recipe, model_args, recipe_name
+from edgemnist.training.recipe import (
+    DataSection,
+    Recipe,
+    TrainSection,
+    load_recipe,
+    model_args,
+    recipe_name,
+)
 
 AUGMENT_KEYS = (
     "rotation",
@@ -71,8 +78,8 @@ def _to_tensor(images_u8: np.ndarray) -> Any:
     return ((x / 255.0 - MNIST_MEAN) / MNIST_STD).unsqueeze(1)
 
 
-def _make_augmenter(data: Dict[str, Any], seed: int) -> Optional[Callable[..., np.ndarray]]:
-    if not data["augment"]:
+def _make_augmenter(data: DataSection, seed: int) -> Optional[Callable[..., np.ndarray]]:
+    if not data.augment:
         return None
     import cv2
 
@@ -80,7 +87,7 @@ def _make_augmenter(data: Dict[str, Any], seed: int) -> Optional[Callable[..., n
 
     # OpenCV would otherwise spread remap over all cores and fight torch's threads.
     cv2.setNumThreads(1)
-    cfg = AugmentConfig.from_dict({k: data[k] for k in AUGMENT_KEYS})
+    cfg = AugmentConfig.from_dict({k: getattr(data, k) for k in AUGMENT_KEYS})
     return Augmenter(cfg, seed=seed)
 
 
@@ -90,7 +97,7 @@ def _batches(
     batch_size: int,
     seed: int,
     epoch: int,
-    augment_cfg: Optional[Dict[str, Any]],
+    augment_cfg: Optional[DataSection],
 ) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """Shuffled (and augmented) uint8 batches of one epoch, prepared in a background thread.
 
@@ -149,45 +156,43 @@ def predict_logits(
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
 
 
-def _make_optimizer(model: Any, train: Dict[str, Any]) -> Any:
+def _make_optimizer(model: Any, train: TrainSection) -> Any:
     import torch
 
     # No weight decay on BatchNorm and biases: decaying them only fights the normalisation.
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     groups = [
-        {"params": decay, "weight_decay": train["weight_decay"]},
+        {"params": decay, "weight_decay": train.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    if train["optimizer"] == "adamw":
-        return torch.optim.AdamW(groups, lr=train["lr"])
-    return torch.optim.SGD(
-        groups, lr=train["lr"], momentum=train["momentum"], nesterov=train["nesterov"]
-    )
+    if train.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=train.lr)
+    return torch.optim.SGD(groups, lr=train.lr, momentum=train.momentum, nesterov=train.nesterov)
 
 
-def _make_scheduler(optimizer: Any, train: Dict[str, Any], steps_per_epoch: int) -> Any:
+def _make_scheduler(optimizer: Any, train: TrainSection, steps_per_epoch: int) -> Any:
     import torch
 
-    total = train["epochs"] * steps_per_epoch
-    if train["schedule"] == "onecycle":
+    total = train.epochs * steps_per_epoch
+    if train.schedule == "onecycle":
         # OneCycleLR divides by each phase's length in steps: with a handful of steps (tiny
         # --limit runs) the warm-up phase would be empty. Give each phase at least two steps.
-        pct_start = min(max(train["pct_start"], 2.0 / max(total, 1)), 1.0 - 2.0 / max(total, 1))
+        pct_start = min(max(train.pct_start, 2.0 / max(total, 1)), 1.0 - 2.0 / max(total, 1))
         if total < 5:
             return None  # too few steps for a schedule: constant lr
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
-            max_lr=train["lr"],
+            max_lr=train.lr,
             total_steps=total,
             pct_start=pct_start,
-            div_factor=train["div_factor"],
-            final_div_factor=train["final_div_factor"],
+            div_factor=train.div_factor,
+            final_div_factor=train.final_div_factor,
         )
-    if train["schedule"] == "cosine":
-        t_max = (train["t_max"] or train["epochs"]) * steps_per_epoch
+    if train.schedule == "cosine":
+        t_max = (train.t_max or train.epochs) * steps_per_epoch
         return torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=t_max, eta_min=train["eta_min"]
+            optimizer, T_max=t_max, eta_min=train.eta_min
         )
     return None
 
@@ -274,7 +279,7 @@ def _write_metrics(run_dir: Path, history: List[Dict[str, Any]]) -> None:
 
 
 def train(
-    recipe: Dict[str, Any],
+    recipe: Recipe,
     run_dir: Optional[Path] = None,
     resume: Optional[Path] = None,
     threads: Optional[int] = None,
@@ -311,16 +316,16 @@ def train(
     )
     from edgemnist.training.losses import distillation_loss, make_loss
 
-    tr, data = recipe["train"], recipe["data"]
-    seed = int(tr["seed"])
-    n_threads = threads or tr["threads"]
+    tr, data = recipe.train, recipe.data
+    seed = tr.seed
+    n_threads = threads or tr.threads
     if n_threads:
         torch.set_num_threads(int(n_threads))
     torch.manual_seed(seed)
-    if tr["deterministic"]:
+    if tr.deterministic:
         torch.use_deterministic_algorithms(True)
 
-    device = resolve_device(tr["device"], tr["deterministic"])
+    device = resolve_device(tr.device, tr.deterministic)
     name = recipe_name(recipe)
     run_dir = Path(run_dir) if run_dir else runs_dir() / f"{name}-s{seed}"
 
@@ -328,21 +333,21 @@ def train(
     ensure(data_root, on_event=None if quiet else lambda msg: print(msg, file=sys.stderr))
     train_x, train_y = load_split("train", data_root)
     test_x, test_y = load_split("test", data_root)
-    tr_idx = subset_indices(train_y, data["limit"], seed)
-    te_idx = subset_indices(test_y, data["test_limit"], seed)
+    tr_idx = subset_indices(train_y, data.limit, seed)
+    te_idx = subset_indices(test_y, data.test_limit, seed)
     train_x, train_y = train_x[tr_idx], train_y[tr_idx].astype(np.int64)
     test_x, test_y = test_x[te_idx], test_y[te_idx].astype(np.int64)
 
-    model = build_model(recipe["model"]["name"], **model_args(recipe))
-    args = full_args(recipe["model"]["name"], model_args(recipe))  # what the checkpoint keeps
+    model = build_model(recipe.model.name, **model_args(recipe))
+    args = full_args(recipe.model.name, model_args(recipe))  # what the checkpoint keeps
     stats = summary(model)
-    memory_format = torch.channels_last if tr["channels_last"] else torch.contiguous_format
+    memory_format = torch.channels_last if tr.channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=memory_format)
     task_loss = make_loss(tr)
-    teacher, teacher_info = _load_teacher(tr["distill_from"], device)
-    alpha, temperature = tr["distill_alpha"], tr["distill_temperature"]
+    teacher, teacher_info = _load_teacher(tr.distill_from, device)
+    alpha, temperature = tr.distill_alpha, tr.distill_temperature
     cached = None
-    if teacher is not None and tr["distill_mode"] == "cached":
+    if teacher is not None and tr.distill_mode == "cached":
         # one pass over the clean training images; the teacher is not needed after it
         cached = torch.from_numpy(predict_logits(teacher, train_x, 1000, device)).to(device)
         teacher_info["mode"] = "cached"
@@ -363,9 +368,9 @@ def train(
 
     positions = np.arange(len(train_y))  # batches carry indices: labels and cached logits
     optimizer = _make_optimizer(model, tr)
-    steps_per_epoch = (len(train_y) + tr["batch_size"] - 1) // tr["batch_size"]
+    steps_per_epoch = (len(train_y) + tr.batch_size - 1) // tr.batch_size
     scheduler = _make_scheduler(optimizer, tr, steps_per_epoch)
-    augment_cfg = data if data["augment"] else None
+    augment_cfg = data if data.augment else None
 
     start_epoch, history = 0, []
     if resume:
@@ -373,10 +378,10 @@ def train(
         ckpt = load_checkpoint(state_path)
         if "train_state" not in ckpt:
             raise CheckpointError(f"{state_path} holds no training state: resume from last.pt")
-        if ckpt["model"]["name"] != recipe["model"]["name"]:
+        if ckpt["model"]["name"] != recipe.model.name:
             raise CheckpointError(
                 f"{state_path} is a {ckpt['model']['name']} checkpoint, the recipe trains "
-                f"{recipe['model']['name']}"
+                f"{recipe.model.name}"
             )
         model.load_state_dict(ckpt["state_dict"])
         ts = ckpt["train_state"]
@@ -388,14 +393,14 @@ def train(
             torch.cuda.set_rng_state(ts["rng"]["cuda"])
         start_epoch = int(ts["epoch"])
         history = list(ts.get("history", []))
-        if start_epoch >= tr["epochs"]:
+        if start_epoch >= tr.epochs:
             raise ConfigError(
                 f"{state_path} already finished {start_epoch} epochs; raise train.epochs to go on"
             )
         run_dir = Path(resume) if Path(resume).is_dir() else state_path.parent
 
     if dry_run:
-        xb, ib = next(_batches(train_x, positions, tr["batch_size"], seed, 0, augment_cfg))
+        xb, ib = next(_batches(train_x, positions, tr.batch_size, seed, 0, augment_cfg))
         model.train()
         x = _to_tensor(xb).to(device)
         y, ib_t = torch.from_numpy(train_y[ib]).to(device), torch.from_numpy(ib).to(device)
@@ -406,19 +411,19 @@ def train(
         )
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(run_dir / "recipe.json", recipe)
-    progress = _Progress(quiet, tr["epochs"], steps_per_epoch, start_epoch)
+    atomic.write_json(run_dir / "recipe.json", recipe.to_dict())
+    progress = _Progress(quiet, tr.epochs, steps_per_epoch, start_epoch)
     t_start = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
     test_acc = history[-1]["test_acc"] if history else float("nan")
     with progress:
-        for epoch in range(start_epoch, tr["epochs"]):
+        for epoch in range(start_epoch, tr.epochs):
             model.train()
             t0 = time.perf_counter()
             seen = correct = 0
             loss_sum = 0.0
-            clean = epoch >= tr["epochs"] - data["clean_last_epochs"]
+            clean = epoch >= tr.epochs - data.clean_last_epochs
             epoch_aug = None if clean else augment_cfg
-            for xb, ib in _batches(train_x, positions, tr["batch_size"], seed, epoch, epoch_aug):
+            for xb, ib in _batches(train_x, positions, tr.batch_size, seed, epoch, epoch_aug):
                 x = _to_tensor(xb).to(device).contiguous(memory_format=memory_format)
                 y = torch.from_numpy(train_y[ib]).to(device)
                 optimizer.zero_grad(set_to_none=True)
@@ -439,9 +444,9 @@ def train(
                     seen / (time.perf_counter() - t0),
                 )
             train_s = time.perf_counter() - t0
-            last = epoch == tr["epochs"] - 1
-            if last or (epoch + 1) % max(1, tr["eval_every"]) == 0:
-                logits = predict_logits(model, test_x, recipe["eval"]["batch_size"], device)
+            last = epoch == tr.epochs - 1
+            if last or (epoch + 1) % max(1, tr.eval_every) == 0:
+                logits = predict_logits(model, test_x, recipe.eval.batch_size, device)
                 test_acc = 100.0 * float((logits.argmax(1) == test_y).mean())
             row = {
                 "epoch": epoch + 1,
@@ -464,7 +469,9 @@ def train(
             }
             metrics = {"test_accuracy": row["test_acc"], "epochs": epoch + 1, **stats}
             save_checkpoint(
-                make_checkpoint(model, recipe["model"]["name"], args, recipe, metrics, train_state),
+                make_checkpoint(
+                    model, recipe.model.name, args, recipe.to_dict(), metrics, train_state
+                ),
                 run_dir / "last.pt",
             )
             _write_metrics(run_dir, history)
@@ -482,7 +489,7 @@ def train(
         **({"teacher": teacher_info} if teacher_info else {}),
     }
     final = save_checkpoint(
-        make_checkpoint(model, recipe["model"]["name"], args, recipe, metrics),
+        make_checkpoint(model, recipe.model.name, args, recipe.to_dict(), metrics),
         run_dir / "model.pt",
     )
     return TrainResult(run_dir, final, metrics, history)
@@ -500,7 +507,7 @@ def train_recipe(
     dry_run: bool = False,
     on_epoch: Optional[Callable[[Dict[str, Any]], None]] = None,
 ) -> TrainResult:
-    """Load a recipe (path, name in ``train/``, or resolved dict) and train it.
+    """Load a recipe (path, shipped name, :class:`Recipe`, or its dict form) and train it.
 
     ``limit`` caps training and test images (tiny runs for tests); ``epochs`` overrides
     ``train.epochs``.
@@ -510,12 +517,10 @@ def train_recipe(
         extra += [f"data.limit={int(limit)}", f"data.test_limit={min(int(limit), 10000)}"]
     if epochs:
         extra.append(f"train.epochs={int(epochs)}")
+    if isinstance(recipe, Recipe):
+        recipe = recipe.to_dict()
     if isinstance(recipe, dict):
-        from edgemnist.training.recipe import resolve
-
-        base = {k: v for k, v in recipe.items() if k != "name"}
-        resolved = resolve(base, extra)
-        resolved["name"] = recipe.get("name", resolved["model"]["name"])
+        resolved = Recipe.from_dict(recipe, extra)
     else:
         resolved = load_recipe(str(recipe), extra)
     return train(

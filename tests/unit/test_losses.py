@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from edgemnist.training.losses import FocalLoss, make_loss  # noqa: E402
-from edgemnist.training.recipe import DEFAULTS  # noqa: E402
+from edgemnist.training.recipe import TrainSection  # noqa: E402
 
 
 def test_focal_with_gamma_zero_is_cross_entropy():
@@ -18,10 +18,9 @@ def test_focal_with_gamma_zero_is_cross_entropy():
 
 
 def test_make_loss_by_name():
-    train = dict(DEFAULTS["train"])
-    train.update(loss="label_smoothing", label_smoothing=0.1)
+    train = TrainSection(loss="label_smoothing", label_smoothing=0.1)
     assert make_loss(train).label_smoothing == 0.1
-    train["loss"] = "focal"
+    train.loss = "focal"
     assert isinstance(make_loss(train), FocalLoss)
 
 
@@ -52,8 +51,8 @@ def test_distillation_gradient_pulls_the_student_towards_the_teacher():
 def test_onecycle_survives_tiny_runs(steps):
     from edgemnist.training.trainer import _make_scheduler
 
-    train = dict(DEFAULTS["train"], epochs=1, schedule="onecycle")
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=train["lr"])
+    train = TrainSection(epochs=1, schedule="onecycle")
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=train.lr)
     sched = _make_scheduler(opt, train, steps)
     lrs = []
     for _ in range(steps):
@@ -63,4 +62,4 @@ def test_onecycle_survives_tiny_runs(steps):
         lrs.append(opt.param_groups[0]["lr"])
     assert all(lr > 0 for lr in lrs)
     if steps >= 5:
-        assert max(lrs) == pytest.approx(train["lr"], rel=0.3)  # it does warm up to ~max_lr
+        assert max(lrs) == pytest.approx(train.lr, rel=0.3)  # it does warm up to ~max_lr
