@@ -849,7 +849,10 @@ class SyntheticSource(Source):
         return (True, "") if ok else (False, why)
 
     def _open(self) -> None:
-        synthetic = importlib.import_module("edgemnist.live.synthetic")
+        try:
+            synthetic = importlib.import_module("edgemnist.live.synthetic")
+        except ImportError as exc:
+            raise SourceError(f"synthetic:// is not available in this install ({exc})") from exc
         params = synthetic.parse_synthetic_options(self.target)
         self._camera = synthetic.SyntheticCamera(params)
         self.fps = float(self._camera.fps)
