@@ -243,17 +243,16 @@ def _batches(lines: List[str], command: str) -> Tuple[Optional[int], Optional[in
 
 
 def _warnings(raw_lines: List[str], start: int) -> List[str]:
-    """``* ...`` warnings on ``[W]`` lines after ``start``, continuation lines joined."""
+    """The summary's ``* ...`` warnings after ``start`` (trtexec prints them on ``[W]`` lines),
+    each with its indented continuation line(s) joined."""
     out: List[str] = []
     for raw in raw_lines[start:]:
         if raw.startswith("&&&&"):
             break
-        if "[W]" not in raw:
-            continue
         text = _PREFIX.sub("", raw).strip()
         if text.startswith("* "):
             out.append(text[2:].strip())
-        elif out and text:
+        elif out and text and ("[W]" in raw or raw.startswith("  ")):
             out[-1] += " " + text
     return out
 
