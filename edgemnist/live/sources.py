@@ -355,19 +355,33 @@ class V4l2Source(Source):
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, asked["height"])
         cap.set(cv2.CAP_PROP_FPS, asked["fps"])
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # fewer queued driver buffers: less latency
+        # some cameras accept a mode they then cannot stream: find out now, not in the loop
+        ok, first = cap.read()
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(
+                f"{self.device} opened but delivered no frame as {asked['fourcc']} "
+                f"{asked['width']}x{asked['height']}@{asked['fps']:g}: try --fourcc YUYV or a "
+                "smaller size (v4l2-ctl -d DEV --list-formats-ext lists its modes)"
+            )
         self._cap = cap
+        self._pending: Optional[np.ndarray] = first
         self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.info = {
             "backend": "opencv-v4l2",
             "device": self.device,
             "asked": asked,
-            "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            # the first frame's shape is what was granted, whatever the properties say
+            "width": int(first.shape[1]),
+            "height": int(first.shape[0]),
             "fps": self.fps,
             "pixel_format": fourcc_to_str(cap.get(cv2.CAP_PROP_FOURCC)) or "unknown",
         }
 
     def _read(self) -> Optional[Tuple[np.ndarray, None]]:
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+            return image, None
         ok, image = self._cap.read()
         if not ok or image is None:
             raise SourceError(f"{self.device} stopped delivering frames (unplugged?)")
@@ -375,6 +389,7 @@ class V4l2Source(Source):
 
     def _close(self) -> None:
         self._cap.release()
+        self._pending = None
 
 
 # -- files, folders, streams -----------------------------------------------------------------
