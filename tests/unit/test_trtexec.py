@@ -31,8 +31,9 @@ FAKE = DATA / "fake_trtexec.py"
 NANO = from_compute_capability("NVIDIA Tegra X1", (5, 3), "device-tree")
 ORIN = from_compute_capability("Orin", (8, 7), "device-tree")
 #: NV_TENSORRT_VERSION of the releases a board can have: Nano (JetPack 4.6 = 8.0.1, 4.6.1+ =
-#: 8.2.1), JetPack 5.0.x (8.4.1), 5.1 (8.5.2), 8.6, 10.0.1 (the mis-scaling one), JetPack 6 (10.3)
-VERSIONS = ["8001", "8201", "8401", "8502", "8601", "100001", "100300"]
+#: 8.2.1), JetPack 5.0.x (8.4.1), 5.1 (8.5.2), 8.6, 10.0.1 (the mis-scaling one), JetPack 6
+#: (10.3), 11.0 (strongly typed; no precision flags)
+VERSIONS = ["8001", "8201", "8401", "8502", "8601", "100001", "100300", "110000"]
 
 
 @pytest.mark.parametrize(
@@ -130,7 +131,7 @@ def test_build_through_trtexec_on_each_release(tmp_path, fake_trtexec, version):
     assert log.count("&&&& PASSED") == 1
 
 
-@pytest.mark.parametrize("version", ["8201", "8401", "8601", "100300"])
+@pytest.mark.parametrize("version", ["8201", "8401", "8601", "100300", "110000"])
 def test_bench_through_trtexec_keeps_warnings_and_percentiles(tmp_path, fake_trtexec, version):
     """[W] lines come on stderr: merged in order they stay inside the summary (before the fix
     they were appended after &&&& PASSED and lost). 8.4 reads one percentile: before the fix
@@ -228,3 +229,23 @@ def test_trtexec_missing_is_one_line(tmp_path, monkeypatch):
         build_engine(onnx, builder="trtexec", root=tmp_path)
     ok, why = TrtexecRunner.available()
     assert not ok and "trtexec not found" in why
+
+
+def test_every_flag_we_pass_exists_in_that_release():
+    """Against NVIDIA's option sets per tag (options.json, from sampleOptions.cpp): no command
+    edgemnist builds for a release uses an option that release's trtexec would reject."""
+    options = json.loads((DATA / "options.json").read_text())
+    table = {k: v for k, v in options.items() if k[0] != "_"}
+    assert {"8.0.1", "8.2.1", "8.4.1", "8.5.1", "8.6.1", "10.0.1", "10.3.0", "11.0"} <= set(table)
+    for release, entry in table.items():
+        if release.startswith("7."):
+            continue  # no ONNX dynamic-shape builds on TensorRT 7 through edgemnist
+        known = set(entry["options"])
+        exe, p = Path("trtexec"), Path("m")
+        commands = [
+            build_command(exe, release, p, p, ["FP16"], 256, p, 1, 1, 64),
+            build_command(exe, release, p, p, ["INT8", "FP16"], 256, p, 1, 1, 64, calib_cache=p),
+            bench_command(exe, release, p, export_times=p, cuda_graph=True, iterations=10),
+        ]
+        used = {a.split("=")[0] for cmd in commands for a in cmd[1:]}
+        assert used <= known, f"TensorRT {release} ({entry['tag']}) lacks {used - known}"
