@@ -226,7 +226,6 @@ class Capture:
                     elif frame.image.shape != shape:
                         self.bad_frames += 1
                         continue
-                last_good = time.monotonic()
                 wait, failures = self.backoff[0], 0
                 self._stall_reason = None
                 self.frames += 1
@@ -239,6 +238,9 @@ class Capture:
                     if delay < -1.0:  # far behind (a pause): restart the clock, do not burst
                         t0, paced = time.monotonic(), 0
                 self._put(frame)
+                # a stall is counted from when the reader wants a frame again, so a slow
+                # consumer (back-pressure) never looks like a dead source
+                last_good = time.monotonic()
         finally:
             src.close()
             with self._cond:

@@ -167,6 +167,18 @@ def test_a_source_that_delivers_nothing_is_reopened():
         assert cap.last_error == "no frame for 0.05 s"
 
 
+def test_a_slow_consumer_is_not_a_stalled_source():
+    # back-pressure: the reader holds frame 1 and waits for the consumer longer than
+    # stall_timeout; right after, the source has nothing for a moment: that is not a stall
+    src = ScriptedSource(["frame", "frame", "none", "frame", "end"], live=False)
+    with Capture(src, stall_timeout=0.05, **FAST) as cap:
+        wait_for(lambda: cap.frames == 2)  # frame 0 in the slot, frame 1 waiting to go in
+        time.sleep(0.2)  # the consumer is busy for 4x stall_timeout
+        got = [cap.get(timeout=5) for _ in range(3)]
+        assert cap.get(timeout=5) is None and cap.state == "ended"
+    assert [f.index for f in got] == [0, 1, 2] and cap.reopens == 0
+
+
 def test_a_live_stream_that_ends_is_reopened():
     src = ScriptedSource(["frame", "end"], after="frame", live=True)
     with Capture(src, **FAST) as cap:
