@@ -79,7 +79,15 @@ def primary_context(cuda: Any) -> Any:
 
 class PycudaMemory:
     """The :class:`~edgemnist.runners.cudart.CudartMemory` interface over pycuda, in the CUDA
-    primary context (see :func:`primary_context`)."""
+    primary context (see :func:`primary_context`).
+
+    pycuda needs that context current on the calling thread: use it from the thread that
+    opened it (the ctypes libcudart binding has no such limit: the runtime API falls back to
+    the primary context on any thread). Verified with the pycuda test double
+    (tests/unit/test_trt_branches.py); the GPU check
+    (tests/hardware/test_tensorrt_hw.py::test_pycuda_memory_is_in_the_primary_context) has not
+    run yet: no GPU machine with pycuda was available to this change.
+    """
 
     kind = "pycuda"
 
