@@ -44,7 +44,7 @@ RECIPE ?= edge
 MIRROR ?=
 train:
 	$(BIN)/edgemnist data download $(if $(MIRROR),--mirror $(MIRROR))
-	$(BIN)/edgemnist train $(RECIPE) --out runs/$(RECIPE)-s0
+	$(BIN)/edgemnist train $(RECIPE) --out-dir runs/$(RECIPE)-s0
 	$(BIN)/edgemnist eval runs/$(RECIPE)-s0/model.pt
 
 # The wheel a device installs (jetson/README.md): built offline from the venv's setuptools.
