@@ -154,3 +154,17 @@ def test_failed_build_engine_leaves_no_partial_artifact(device_env, tmp_path):
     rc, _out, err = edgemnist(device_env, "build-engine", str(path))
     assert rc == 1 and "shape" in err
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.onnx"]
+
+
+def test_bench_where_no_row_can_run_exits_non_zero(device_env, tmp_path):
+    """A TensorRT engine on a machine without TensorRT: every row is unavailable, so there is
+    nothing to recommend, and a CI gate must not pass."""
+    engine = tmp_path / "run" / "model.engine"
+    engine.parent.mkdir()
+    engine.write_bytes(b"plan")
+    env = dict(device_env, PATH="/usr/bin:/bin")  # no trtexec either
+    env.pop("EDGEMNIST_TRTEXEC", None)
+    rc, out, err = edgemnist(env, "bench", str(engine), "--quick", "--limit", LIMIT)
+    assert rc == 1
+    assert "unavailable" in out  # the table says why, row by row
+    assert "no row ran" in _lines(err)[-1]

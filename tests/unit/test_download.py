@@ -277,3 +277,30 @@ def test_dataset_info_on_downloaded_files(synthetic, tmp_path):
     (root / "t10k-labels-idx1-ubyte.gz").write_bytes(_gz(encode(np.zeros(12, np.uint8))))
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: checksum mismatch"):
         dataset_info(root)
+
+
+def test_ensure_fetches_what_is_missing_and_nothing_else(synthetic, tmp_path, monkeypatch):
+    """``train`` and ``pipeline`` call ensure(): a fresh machine gets MNIST fetched and verified
+    (from EDGEMNIST_MNIST_MIRROR first), a machine that has it touches nothing."""
+    arrays, mirror = synthetic
+    root = tmp_path / "fresh"
+    monkeypatch.setenv("EDGEMNIST_MNIST_MIRROR", str(mirror))
+    assert mnist.missing_files(root) == list(mnist.FILES)
+    events = []
+    assert mnist.ensure(root, on_event=events.append) == root
+    assert mnist.missing_files(root) == [] and "fetching it" in events[0]
+    images, labels = mnist.load_test_set(limit=5, root=root)
+    np.testing.assert_array_equal(images, arrays["t10k-images-idx3-ubyte"][:5])
+    assert labels.shape == (5,)
+    events.clear()
+    mnist.ensure(root, on_event=events.append)
+    assert events == []  # all there: no fetch, no message
+
+
+def test_load_test_set_fetches_on_request_and_fails_clearly_otherwise(synthetic, tmp_path):
+    arrays, mirror = synthetic
+    root = tmp_path / "empty"
+    with pytest.raises(DataError, match="edgemnist data download"):
+        mnist.load_test_set(root=root)
+    with pytest.raises(DownloadError, match="could not get"):
+        mnist.load_test_set(root=root, fetch=True)  # the canonical mirrors are unreachable here
