@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 help:
 	@echo "make setup   create $(VENV) with the CPU torch wheel and all extras"
 	@echo "make test    unit + integration tests (what CI runs; hardware tests: make test-hardware)"
-	@echo "make test-unit  the fast tier: no data set, no training (seconds to a minute)"
+	@echo "make test-unit  the fast tier: no data set, no training (about 2 min on 2 shared cores)"
 	@echo "make lint    ruff check (style, complexity) + ruff format --check"
 	@echo "make typecheck  mypy over the whole package (.ci/typecheck)"
 	@echo "make train   train a recipe (RECIPE=edge) and evaluate it; MIRROR=dir|url for MNIST"
