@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -37,12 +38,18 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel `make dist` builds (the same command, into a temporary folder)."""
     if importlib.util.find_spec("build") is None:
         pytest.skip("the 'build' package is missing: pip install -e '.[dev]' (make setup does)")
+    # from a copy of what goes into the wheel: setuptools' build/ folder in the checkout may
+    # hold modules deleted since (they would land in the wheel) and is shared with `make dist`
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    shutil.copytree(REPO / "edgemnist", src / "edgemnist",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
     out = tmp_path_factory.mktemp("dist")
-    env = dict(os.environ)
     _run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), "."],
-        env,
-        cwd=REPO,
+        dict(os.environ),
+        cwd=src,
     )
     (whl,) = out.glob("edgemnist-*-py3-none-any.whl")
     return whl
