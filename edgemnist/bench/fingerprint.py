@@ -76,10 +76,15 @@ def _cpuinfo(r: _Root) -> Dict[str, Any]:
     processors = len(re.findall(r"^processor\s*:", text, re.MULTILINE))
     # ARM cpuinfo names the core type by part number only; keep the implementer/part for them
     part = re.search(r"^CPU part\s*:\s*(\S+)", text, re.MULTILINE)
+    from edgemnist.bench.cpuflags import cpu_flags
+
     return {
         "model": model or platform.processor() or platform.machine(),
         "cores": processors or (os.cpu_count() if str(r.root) == "/" else None),
         "arm_part": part.group(1) if part else None,
+        # the instruction-set flags that decide INT8/FP16 speed (VNNI, SDOT, FP16 arithmetic):
+        # results of different machines are compared by them (benchmarks/compare_devices.py)
+        "flags": cpu_flags(r.path("/proc/cpuinfo"))["notable"],
     }
 
 

@@ -160,3 +160,19 @@ def test_fingerprint_of_a_raspberry_pi_and_a_bare_environment():
     assert fp["clocks"] == "governor performance, THROTTLED 0x50005"
     bare = fingerprint_summary({})
     assert bare["board"] is None and bare["clocks"] is None and bare["jetpack"] is None
+
+
+def test_new_results_record_the_cpu_flags_that_the_comparison_shows(tmp_path):
+    from edgemnist.bench.fingerprint import fingerprint
+
+    (tmp_path / "proc/device-tree").mkdir(parents=True)
+    (tmp_path / "proc/device-tree/model").write_bytes(b"Raspberry Pi 5 Model B Rev 1.0\0")
+    (tmp_path / "proc/cpuinfo").write_text(
+        "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 "
+        "crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\nCPU part\t: 0xd0b\n"
+    )
+    env = fingerprint(root=tmp_path)
+    assert env["cpu"]["flags"] == ["asimd", "asimddp", "fphp", "asimdhp"]
+    fp = fingerprint_summary(env)
+    assert fp["cpu_flags"] == ["asimd", "asimddp", "fphp", "asimdhp"]
+    assert fp["board"] == "Raspberry Pi 5 Model B Rev 1.0" and fp["kind"] == "raspberry-pi"
