@@ -116,7 +116,7 @@ class Manifest:
     tensorrt: Optional[Dict[str, Any]] = None
     plan: Optional[Dict[str, Any]] = None
     shapes: Optional[Dict[str, Any]] = None
-    workspace_mib: Optional[float] = None
+    workspace_mib: Optional[int] = None
     timing_cache: Optional[str] = None
     build_seconds: Optional[float] = None
     trtexec: Optional[Dict[str, Any]] = None  # trtexec's own timing summary of an engine
