@@ -661,6 +661,9 @@ class GstSource(Source):
             child.stop()
             why = gst.explain_failure(child.stderr_text(), None)
             raise SourceError(mask_url(f"{exc}: {why}")) from exc
+        except BaseException:  # Ctrl-C while waiting: the child is in its own group, stop it
+            child.stop()
+            raise
         self._child = child
 
     def _read(self) -> Optional[Tuple[np.ndarray, None]]:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +22,7 @@ from edgemnist.live.sources import SourceError, make_source
 needs_gst = pytest.mark.skipif(
     gst.gst_launch_path() is None, reason="gst-launch-1.0 not installed (apt gstreamer1.0-tools)"
 )
+REPO = Path(__file__).resolve().parents[2]
 TEST_SRC = "videotestsrc pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1"
 
 
@@ -141,6 +145,38 @@ def test_killing_the_child_mid_run_reopens_it():
         frame = cap.get(timeout=10)
         assert frame is not None and frame.image.shape == (240, 320, 3)
     assert src._child is None  # stopped: no child left behind
+
+
+ORPHAN = """
+import os, sys
+from edgemnist.live.sources import make_source
+src = make_source("gst://videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=30/1",
+                  width=64, height=48, gst_backend="child").open()
+print(src.describe()["pid"], flush=True)
+os._exit(0)  # the parent dies without closing anything
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's reaping is left
+
+
+@needs_gst
+def test_the_child_does_not_outlive_a_dead_parent():
+    out = subprocess.run(
+        [sys.executable, "-c", ORPHAN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(REPO),
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    pid = int(out.stdout.strip())
+    wait_for(lambda: not _alive(pid))  # its next write hits a closed pipe: it exits
 
 
 FAKE_GST = r"""#!/bin/sh
