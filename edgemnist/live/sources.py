@@ -295,6 +295,21 @@ def _cv2_available() -> Tuple[bool, str]:
     return module_available("cv2")
 
 
+class _OpenCvSource(Source):
+    """A source read through a ``cv2.VideoCapture`` (``self._cap``) or ``cv2.imread``."""
+
+    _cap: Any = None
+
+    @classmethod
+    def available(cls) -> Tuple[bool, str]:
+        return _cv2_available()
+
+    def _close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
 # -- V4L2 ------------------------------------------------------------------------------------
 def v4l2_device(target: str) -> str:
     """``/dev/video2`` for ``"2"``; paths are kept as given (``/dev/v4l/by-id/...``)."""
@@ -318,7 +333,7 @@ def check_device(path: str) -> None:
         raise SourceError(f"permission denied on {path}: {VIDEO_GROUP_HINT}")
 
 
-class V4l2Source(Source):
+class V4l2Source(_OpenCvSource):
     """USB / V4L2 camera through OpenCV's V4L2 backend.
 
     Asks for ``fourcc`` (default MJPG: YUYV cannot carry 640x480 at 30 fps on many USB 2
@@ -327,10 +342,6 @@ class V4l2Source(Source):
     """
 
     kind = "v4l2"
-
-    @classmethod
-    def available(cls) -> Tuple[bool, str]:
-        return _cv2_available()
 
     def _open(self) -> None:
         cv2 = _require_cv2("USB cameras")
@@ -388,20 +399,16 @@ class V4l2Source(Source):
         return image, None
 
     def _close(self) -> None:
-        self._cap.release()
+        super()._close()
         self._pending = None
 
 
 # -- files, folders, streams -----------------------------------------------------------------
-class VideoFileSource(Source):
+class VideoFileSource(_OpenCvSource):
     """A video file read frame by frame (``loop`` rewinds at the end)."""
 
     kind = "video"
     live = False
-
-    @classmethod
-    def available(cls) -> Tuple[bool, str]:
-        return _cv2_available()
 
     def _open(self) -> None:
         cv2 = _require_cv2("video files")
@@ -435,9 +442,6 @@ class VideoFileSource(Source):
             return None
         return image, None
 
-    def _close(self) -> None:
-        self._cap.release()
-
 
 def image_paths(target: str) -> List[str]:
     """Sorted image files of a folder, or the sorted matches of a glob."""
@@ -451,15 +455,11 @@ def image_paths(target: str) -> List[str]:
     return sorted(p for p in glob.glob(target) if os.path.isfile(p))
 
 
-class ImageFolderSource(Source):
+class ImageFolderSource(_OpenCvSource):
     """A folder or glob of images, in sorted order; unreadable images are skipped and counted."""
 
     kind = "images"
     live = False
-
-    @classmethod
-    def available(cls) -> Tuple[bool, str]:
-        return _cv2_available()
 
     def _open(self) -> None:
         _require_cv2("image folders")
@@ -496,7 +496,7 @@ class ImageFolderSource(Source):
             return image, None
 
 
-class StreamSource(Source):
+class StreamSource(_OpenCvSource):
     """RTSP or HTTP(S) MJPEG stream through OpenCV's FFmpeg backend."""
 
     kind = "stream"
@@ -547,9 +547,6 @@ class StreamSource(Source):
         if not ok or image is None:
             raise SourceError(f"stream {mask_url(self.target)} stopped delivering frames")
         return image, None
-
-    def _close(self) -> None:
-        self._cap.release()
 
 
 # -- GStreamer: CSI and custom pipelines -----------------------------------------------------
