@@ -6,6 +6,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from edgemnist.scoring import score_predictions
+
 
 def confusion_matrix(labels: np.ndarray, preds: np.ndarray, n: int = 10) -> np.ndarray:
     """``cm[t, p]`` = number of images of true class ``t`` predicted as ``p``."""
@@ -56,12 +58,13 @@ def unordered_pairs(cm: np.ndarray) -> List[Dict[str, Any]]:
 
 
 def classification_report(labels: np.ndarray, preds: np.ndarray) -> Dict[str, Any]:
-    """Accuracy (percent), macro F1, per-class metrics, confusion matrix, confused pairs.
+    """Accuracy (a fraction, from :mod:`edgemnist.scoring`), macro F1, per-class metrics,
+    confusion matrix, confused pairs.
 
     Example:
         >>> r = classification_report(np.array([4, 9, 9]), np.array([9, 9, 9]))
-        >>> round(r["accuracy"], 2), r["confused_pairs"][0]
-        (66.67, {'true': 4, 'pred': 9, 'count': 1})
+        >>> round(r["accuracy"], 4), r["confused_pairs"][0]
+        (0.6667, {'true': 4, 'pred': 9, 'count': 1})
     """
     labels, preds = np.asarray(labels), np.asarray(preds)
     cm = confusion_matrix(labels, preds)
@@ -71,7 +74,7 @@ def classification_report(labels: np.ndarray, preds: np.ndarray) -> Dict[str, An
     rank_49 = next((i + 1 for i, d in enumerate(unordered) if (d["a"], d["b"]) == (4, 9)), None)
     return {
         "n": int(len(labels)),
-        "accuracy": 100.0 * float((labels == preds).mean()) if len(labels) else float("nan"),
+        "accuracy": score_predictions(preds, labels).accuracy,
         "errors": int((labels != preds).sum()),
         "macro_f1": float(np.mean([r["f1"] for r in present])) if present else float("nan"),
         "per_class": pc,

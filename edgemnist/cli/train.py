@@ -101,8 +101,10 @@ def eval_cmd(
         return
     from rich.table import Table
 
+    from edgemnist.scoring import pct
+
     console.print(
-        f"accuracy [bold]{report['accuracy']:.2f}%[/bold]  macro F1 {report['macro_f1']:.4f}  "
+        f"accuracy [bold]{pct(report['accuracy'])}%[/bold]  macro F1 {report['macro_f1']:.4f}  "
         f"errors {report['errors']}/{report['n']}"
     )
     table = Table("class", "precision", "recall", "F1", "support")

@@ -10,6 +10,7 @@ import numpy as np
 
 from edgemnist import atomic
 from edgemnist.metrics import classification_report
+from edgemnist.scoring import pct
 
 
 def confusion_png(cm: np.ndarray, title: str, path: Path) -> Path:
@@ -79,7 +80,7 @@ def evaluate_checkpoint(
     cm = np.asarray(report["confusion_matrix"])
     report["confusion_png"] = str(
         confusion_png(
-            cm, f"{name}: {report['accuracy']:.2f}% on MNIST test", out_dir / "confusion.png"
+            cm, f"{name}: {pct(report['accuracy'])}% on MNIST test", out_dir / "confusion.png"
         )
     )
     wrong = np.flatnonzero(preds != labels)

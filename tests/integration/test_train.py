@@ -94,7 +94,7 @@ def test_eval_writes_report_and_pngs(mnist_env, tmp_path, capsys):
     code, stdout, _ = _run(capsys, "eval", str(out / "model.pt"), "--json")
     assert code == 0
     report = json.loads(stdout)
-    assert report["n"] == 10000 and 0 < report["accuracy"] <= 100
+    assert report["n"] == 10000 and 0 < report["accuracy"] <= 1.0  # a fraction
     assert len(report["per_class"]) == 10
     for key in ("confusion_png", "errors_png"):
         with open(report[key], "rb") as fh:

@@ -9,7 +9,7 @@ def test_report_on_known_predictions():
     labels = np.array([0, 0, 1, 1, 4, 4, 9, 9, 9, 9])
     preds = np.array([0, 0, 1, 7, 9, 9, 4, 9, 9, 9])
     r = classification_report(labels, preds)
-    assert r["accuracy"] == 60.0 and r["errors"] == 4
+    assert r["accuracy"] == 0.6 and r["errors"] == 4  # a fraction, like every rate
     cm = np.array(r["confusion_matrix"])
     assert cm[4, 9] == 2 and cm[9, 4] == 1 and cm.sum() == 10
     assert r["confused_pairs"][0] == {"true": 4, "pred": 9, "count": 2}
