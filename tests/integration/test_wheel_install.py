@@ -154,6 +154,5 @@ def test_live_synthetic_from_the_wheel(device, exported):
             timeout=120,
         )
     )  # fmt: skip
-    assert summary, "live printed no summary"
-    text = json.dumps(summary)
-    assert "frames" in text
+    assert summary["stopped_by"] == "frames"  # it ran its 20 frames and stopped by itself
+    assert "onnxruntime" in json.dumps(summary["runner"])
