@@ -548,7 +548,7 @@ def run_live(
     with contextlib.ExitStack() as stack:
         runner = open_runner(config.artifact, backend=config.backend, **config.runner_options)
         stack.enter_context(runner)  # loads
-        _warm_up(runner)
+        warm_up(runner)
         src = source if source is not None else make_source(config.source, **config.source_options)
         sinks, outputs = _open_sinks(config, src, stack)
         capture = Capture(src)
@@ -598,7 +598,7 @@ def _describe(src: Any) -> Dict[str, Any]:
         return {"error": str(exc)}
 
 
-def _warm_up(runner: Any) -> None:
+def warm_up(runner: Any) -> None:
     """One untimed batch, so the first frame's p99 does not carry the backend's lazy setup."""
     import numpy as np
 

@@ -398,9 +398,9 @@ PAGE = """<!doctype html>
  body { margin: 0; font: 15px/1.4 system-ui, sans-serif; background: #111; color: #eee; }
  main { display: flex; gap: 16px; padding: 12px; align-items: flex-start; }
  @media (max-width: 900px) { main { flex-direction: column; } }
- #view { flex: 0 1 auto; min-width: 0; max-width: 100%; background: #000;
+ #view { flex: 0 1 auto; width: 640px; min-width: 0; max-width: 100%; background: #000;
          border: 1px solid #333; }
- aside { flex: 0 0 260px; }
+ aside { flex: 0 0 280px; overflow-wrap: anywhere; }
  #reading { font: bold 44px/1.1 ui-monospace, monospace; color: #7CFC9A; min-height: 50px;
             letter-spacing: 4px; }
  table { border-collapse: collapse; }
