@@ -16,8 +16,15 @@ Trained zoo models are measured by ``edgemnist bench`` (benchmarks/README.md).
 FP32 and INT8 are timed in alternating rounds (FP32, INT8, FP32, ...) on one pinned thread, so
 that a noisy neighbour slows both alike; the ratio of the medians over rounds is reported.
 
+``--trained LABEL=CHECKPOINT`` (repeatable) adds trained checkpoints: they go through the same
+path with the real accuracy gate (all 10 000 test images, not forced), so their rows carry FP32
+and INT8 test accuracy next to the speed-up. Each row records where quantization landed
+(``placement``: Q/DQ counts, op types quantized or left in float) and says whether INT8 pays
+(``pays``: speed-up at least :data:`PAYS`); the result records the CPU's ISA flags.
+
 Usage:
     EDGEMNIST_DATA=... .venv/bin/python benchmarks/int8_scaling.py [--rounds 5] [--cpu 1]
+        [--trained vgg_bn=runs/vgg_bn/model.pt]
         [--out benchmarks/results/<machine>/int8-scaling.json]
 """
 
@@ -37,10 +44,15 @@ MODELS: List[Tuple[str, str, Dict[str, Any]]] = [
     ("vgg_bn x2", "vgg_bn", {"widths": [64, 64, 128, 128]}),
     ("vgg_bn x4", "vgg_bn", {"widths": [128, 128, 256, 256], "hidden": 512}),
     ("resnet18_cbam w16", "resnet18_cbam", {"width": 16}),
+    ("edge (EdgeNet v3)", "edge", {}),
+    ("lenet5", "lenet5", {}),
 ]
 
+#: the speed-up from which INT8 is worth shipping for speed alone
+PAYS = 1.2
 
-def _artifacts(name: str, args: Dict[str, Any], work: Path) -> Tuple[Path, Path, int]:
+
+def _artifacts(name: str, args: Dict[str, Any], work: Path) -> Tuple[Path, Path, int, Dict]:
     import torch
 
     from edgemnist.export.onnx_export import export_onnx
@@ -56,8 +68,29 @@ def _artifacts(name: str, args: Dict[str, Any], work: Path) -> Tuple[Path, Path,
         work / "model.pt",
     )
     fp32 = export_onnx(ckpt, work / "model.onnx", threads=1, limit=200).path
-    int8 = quantize_onnx(fp32, calib_size=200, force=True, threads=1, limit=200).path
-    return fp32, int8, count_macs(model)
+    int8 = quantize_onnx(fp32, calib_size=200, force=True, threads=1, limit=200)
+    return fp32, int8.path, count_macs(model), int8.manifest
+
+
+def _trained(ckpt: Path, work: Path) -> Tuple[Path, Path, int, Dict, Dict[str, Any]]:
+    """A trained checkpoint through export + quantize with the real gate (all test images)."""
+    from edgemnist.export.onnx_export import export_onnx
+    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.models.stats import count_macs
+    from edgemnist.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+    model = model_from_checkpoint(load_checkpoint(ckpt)).eval()
+    fp32 = export_onnx(ckpt, work / "model.onnx", threads=1)
+    int8 = quantize_onnx(fp32.path, threads=1)
+    rep = int8.report
+    acc = {
+        "fp32_accuracy": rep.reference_accuracy,
+        "int8_accuracy": rep.accuracy,
+        "accuracy_drop": rep.accuracy_drop,
+        "gate_passed": rep.passed,
+        "agreement": rep.agreement,
+    }
+    return fp32.path, int8.path, count_macs(model), int8.manifest, acc
 
 
 def _measure(fp32: Path, int8: Path, rounds: int) -> Dict[str, Any]:
@@ -100,33 +133,67 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="alternating FP32/INT8 rounds")
     ap.add_argument("--cpu", type=int, default=None, help="pin to this CPU")
     ap.add_argument("--only", default="", help="comma-separated labels to run (default all)")
+    ap.add_argument(
+        "--trained",
+        action="append",
+        default=[],
+        metavar="LABEL=CHECKPOINT",
+        help="a trained checkpoint to measure with the real accuracy gate (repeatable)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="write JSON here")
     args = ap.parse_args(argv)
 
     from edgemnist import atomic
+    from edgemnist.bench.cpuflags import cpu_flags
     from edgemnist.bench.fingerprint import fingerprint
     from edgemnist.bench.timing import pinned
 
     wanted = {s.strip() for s in args.only.split(",") if s.strip()}
+    jobs: List[Tuple[str, Any]] = [
+        (label, (name, margs)) for label, name, margs in MODELS if not wanted or label in wanted
+    ]
+    for spec in args.trained:
+        label, _, ckpt = spec.partition("=")
+        if not ckpt:
+            ap.error(f"--trained {spec!r}: give LABEL=CHECKPOINT")
+        jobs.append((label, Path(ckpt)))
     rows = []
     with pinned([args.cpu] if args.cpu is not None else None):
-        for label, name, margs in MODELS:
-            if wanted and label not in wanted:
-                continue
+        for label, job in jobs:
             with tempfile.TemporaryDirectory(prefix="edgemnist-int8-") as work:
-                fp32, int8, macs = _artifacts(name, margs, Path(work))
-                row = {"model": label, "zoo": name, "args": margs, "macs": macs}
+                if isinstance(job, Path):
+                    fp32, int8, macs, manifest, acc = _trained(job, Path(work))
+                    row = {"model": label, "checkpoint": str(job), "trained": True, "macs": macs}
+                    row.update(acc)
+                else:
+                    fp32, int8, macs, manifest = _artifacts(job[0], job[1], Path(work))
+                    row = {"model": label, "zoo": job[0], "args": job[1], "macs": macs}
+                    row["trained"] = False
+                quant = manifest.get("quantization") or {}
+                row["activation_type"] = quant.get("activation_type")
+                row["nodes_kept_float"] = quant.get("nodes_kept_float")
+                row["placement"] = quant.get("placement")
                 row.update(_measure(fp32, int8, args.rounds))
+            row["pays"] = row["speedup_p50"] >= PAYS
             rows.append(row)
+            extra = (
+                f"  FP32 {row['fp32_accuracy']:.2f} % INT8 {row['int8_accuracy']:.2f} %"
+                if row["trained"]
+                else ""
+            )
             print(
                 f"{label:22s} {macs / 1e6:7.1f} M MACs  FP32 p50 {row['fp32_p50_us']:9.1f} us  "
                 f"INT8 p50 {row['int8_p50_us']:9.1f} us  speedup p50 {row['speedup_p50']:.2f}x "
-                f"(min {row['speedup_min']:.2f}x)",
+                f"(min {row['speedup_min']:.2f}x){extra}"
+                + ("" if row["pays"] else f"  INT8 does not pay here (< {PAYS}x): ship FP32"),
                 flush=True,
             )
     result = {
-        "schema": "edgemnist.int8-scaling/1",
-        "note": "untrained models: latency only, no accuracy (see the script's docstring)",
+        "schema": "edgemnist.int8-scaling/2",
+        "note": "untrained rows: latency only, no accuracy; trained rows: the real gate "
+        "(see the script's docstring)",
+        "pays_from": PAYS,
+        "cpu_flags": cpu_flags(),
         "threads": 1,
         "batch": 1,
         "rounds": args.rounds,

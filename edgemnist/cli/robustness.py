@@ -34,7 +34,7 @@ def robustness(
             "--margin",
             min=0,
             help="Flag when the mean corrupted accuracy drops more than the clean one by this "
-            "many points, vs the FP32 reference.",
+            "many percentage points, vs the FP32 reference.",
         ),
     ] = 0.25,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads per backend.")] = 1,
@@ -65,6 +65,7 @@ def robustness(
 
     from edgemnist.errors import ConfigError
     from edgemnist.robustness.evaluate import evaluate, flag_lines, table_rows, write_plot
+    from edgemnist.scoring import points
 
     if not artifacts:
         raise ConfigError(
@@ -82,7 +83,7 @@ def robustness(
         seed=seed,
         threads=threads,
         baseline=baseline,
-        margin=margin,
+        margin=points(margin),
         progress=progress,
     )
     if out is not None:

@@ -4,17 +4,18 @@ Every artifact runs on the same images: the first ``limit`` test digits, clean a
 corruption of :mod:`edgemnist.robustness.corruptions` (generated once per corruption and shared
 by all artifacts, never written to disk). Measures, per artifact:
 
-- accuracy on the clean subset and under each corruption (percent);
-- corruption error ``E_c`` = 100 - accuracy under corruption ``c`` (MNIST-C reports these error
+- accuracy on the clean subset and under each corruption, scored by :mod:`edgemnist.scoring`
+  (rates are fractions in the report, percentages only when printed);
+- corruption error ``E_c`` = 1 - accuracy under corruption ``c`` (MNIST-C reports these error
   rates), and their mean over corruptions (``mean_error``);
-- ``CE_c`` = ``E_c / E_c(baseline)`` and ``mCE`` = mean of ``CE_c`` x 100 (Hendrycks & Dietterich
-  2019's normalization, one severity here), against a baseline artifact (default: the first
-  one given). 100 = as robust as the baseline, above = less robust;
+- ``CE_c`` = ``E_c / E_c(baseline)`` and ``mCE`` = mean of ``CE_c`` (Hendrycks & Dietterich
+  2019's normalization, one severity here; printed x 100), against a baseline artifact
+  (default: the first one given). 1.0 = as robust as the baseline, above = less robust;
 - against its FP32 reference (the manifest's ``source`` when that file is among the artifacts,
   else the baseline): the clean accuracy drop and the mean corrupted accuracy drop. The artifact
   is **flagged** when robustness drops by more than the clean accuracy does, by more than
-  ``margin`` points (default 0.25). Corruptions whose own drop exceeds the clean drop by more
-  than ``corruption_margin`` points (default 1.0) are listed.
+  ``margin`` (default 0.25 percentage points). Corruptions whose own drop exceeds the clean drop
+  by more than ``corruption_margin`` (default 1.0 point) are listed.
 
 Device side: numpy + the runners (ONNX Runtime, TensorRT, ...), no torch unless an artifact is a
 PyTorch file.
@@ -32,8 +33,8 @@ from edgemnist.robustness.corruptions import CORRUPTIONS, corrupt, select
 
 SCHEMA = "edgemnist.robustness/1"
 DEFAULT_LIMIT = 2000
-DEFAULT_MARGIN = 0.25  # points of mean corrupted accuracy beyond the clean drop
-DEFAULT_CORRUPTION_MARGIN = 1.0  # points, per corruption
+DEFAULT_MARGIN = 0.0025  # 0.25 points of mean corrupted accuracy beyond the clean drop
+DEFAULT_CORRUPTION_MARGIN = 0.01  # 1 point, per corruption
 BATCH = 500
 CLEAN = "clean"
 
@@ -68,7 +69,13 @@ def _reference_of(path: Path, given: Sequence[Path], baseline: Path) -> Optional
 
 
 def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    return round(float((logits.argmax(1) == labels).mean() * 100.0), 3)
+    from edgemnist.scoring import score_logits
+
+    return score_logits(logits, labels).accuracy
+
+
+def _r(x: float) -> float:
+    return round(float(x), 6)
 
 
 def evaluate(
@@ -93,7 +100,8 @@ def evaluate(
         baseline: the artifact CE/mCE are normalized by (default: the first artifact);
             added to the run when not among ``artifacts``.
         margin: flag an artifact whose mean corrupted accuracy drops more than its clean
-            accuracy does, by more than this many points, relative to its FP32 reference.
+            accuracy does, by more than this (a fraction: 0.0025 = 0.25 points), relative to
+            its FP32 reference.
         corruption_margin: list corruptions whose drop exceeds the clean drop by this much.
         progress: called as ``progress(corruption, done, total)`` after each corruption.
 
@@ -105,7 +113,7 @@ def evaluate(
         ArtifactError: an artifact is missing.
     """
     from edgemnist.constants import normalize
-    from edgemnist.data.mnist import load_split
+    from edgemnist.data.mnist import load_test_set
     from edgemnist.formats import runner_options
     from edgemnist.runners.open import open_runner
 
@@ -122,8 +130,7 @@ def evaluate(
             raise ArtifactError(f"{p} not found: give the path of an exported model")
     names = select(corruptions)
 
-    images, labels = load_split("test")
-    images, labels = images[:limit], labels[:limit].astype(np.int64)
+    images, labels = load_test_set(limit)
     indices = np.arange(len(images))
     runners = []
     try:
@@ -155,10 +162,9 @@ def evaluate(
     base_acc = acc[str(base)]
     for p, backend in zip(paths, backends):
         a = acc[str(p)]
-        errors = {c: round(100.0 - a[c], 3) for c in names}
+        errors = {c: _r(1.0 - a[c]) for c in names}
         ce = {
-            c: (round(errors[c] / (100.0 - base_acc[c]), 4) if base_acc[c] < 100.0 else None)
-            for c in names
+            c: (_r(errors[c] / (1.0 - base_acc[c])) if base_acc[c] < 1.0 else None) for c in names
         }
         ce_vals = [v for v in ce.values() if v is not None]
         row: Dict[str, Any] = {
@@ -169,10 +175,10 @@ def evaluate(
             "clean_accuracy": a[CLEAN],
             "accuracy": {c: a[c] for c in names},
             "error": errors,
-            "mean_accuracy": round(float(np.mean([a[c] for c in names])), 3),
-            "mean_error": round(float(np.mean(list(errors.values()))), 3),
+            "mean_accuracy": _r(np.mean([a[c] for c in names])),
+            "mean_error": _r(np.mean(list(errors.values()))),
             "ce": ce,
-            "mce": round(float(np.mean(ce_vals)) * 100.0, 2) if ce_vals else None,
+            "mce": _r(np.mean(ce_vals)) if ce_vals else None,
         }
         ref = _reference_of(p, paths, base)
         row["reference"] = (
@@ -208,9 +214,9 @@ def _against(
     ref_path: PathLike,
 ) -> Dict[str, Any]:
     """Drops of ``acc`` against its reference's accuracies, and whether to flag them."""
-    clean_drop = round(ref[CLEAN] - acc[CLEAN], 3)
-    drops = {c: round(ref[c] - acc[c], 3) for c in names}
-    mean_drop = round(float(np.mean(list(drops.values()))), 3)
+    clean_drop = _r(ref[CLEAN] - acc[CLEAN])
+    drops = {c: _r(ref[c] - acc[c]) for c in names}
+    mean_drop = _r(np.mean(list(drops.values())))
     worse = sorted(
         (c for c in names if drops[c] - clean_drop > corruption_margin),
         key=lambda c: -drops[c],
@@ -219,24 +225,24 @@ def _against(
         "path": str(ref_path),
         "clean_drop": clean_drop,
         "mean_corrupted_drop": mean_drop,
-        "excess_drop": round(mean_drop - clean_drop, 3),
+        "excess_drop": _r(mean_drop - clean_drop),
         "drops": drops,
         "worse_corruptions": worse,
-        "flagged": bool(mean_drop - clean_drop > margin),
+        "flagged": bool(mean_drop - clean_drop > margin + 1e-9),
     }
 
 
 def table_rows(report: Dict[str, Any]) -> List[List[str]]:
     """The report as rows of text: corruption, then accuracy per artifact (for CLI and README)."""
+    from edgemnist.scoring import pct
+
     arts = report["artifacts"]
-    rows = [["clean", *[f"{a['clean_accuracy']:.2f}" for a in arts]]]
+    rows = [["clean", *[pct(a["clean_accuracy"]) for a in arts]]]
     for c in report["corruptions"]:
-        rows.append([c["name"], *[f"{a['accuracy'][c['name']]:.2f}" for a in arts]])
-    rows.append(["mean corrupted", *[f"{a['mean_accuracy']:.2f}" for a in arts]])
-    rows.append(["mean error (MNIST-C)", *[f"{a['mean_error']:.2f}" for a in arts]])
-    rows.append(
-        ["mCE vs baseline", *[("" if a["mce"] is None else f"{a['mce']:.1f}") for a in arts]]
-    )
+        rows.append([c["name"], *[pct(a["accuracy"][c["name"]]) for a in arts]])
+    rows.append(["mean corrupted", *[pct(a["mean_accuracy"]) for a in arts]])
+    rows.append(["mean error (MNIST-C)", *[pct(a["mean_error"]) for a in arts]])
+    rows.append(["mCE vs baseline (x100)", *[pct(a["mce"], 1) for a in arts]])
     return rows
 
 
@@ -249,11 +255,14 @@ def flag_lines(report: Dict[str, Any]) -> List[str]:
             continue
         verdict = "FLAGGED" if ref["flagged"] else "ok"
         line = (
-            f"{a['label']}: {verdict}: clean {ref['clean_drop']:+.2f} points, mean corrupted "
-            f"{ref['mean_corrupted_drop']:+.2f} points vs {Path(ref['path']).name}"
+            f"{a['label']}: {verdict}: accuracy drop clean {100 * ref['clean_drop']:+.2f} points, "
+            f"mean corrupted {100 * ref['mean_corrupted_drop']:+.2f} points vs "
+            f"{Path(ref['path']).name}"
         )
         if ref["worse_corruptions"]:
-            shown = ", ".join(f"{c} {ref['drops'][c]:+.2f}" for c in ref["worse_corruptions"][:5])
+            shown = ", ".join(
+                f"{c} {100 * ref['drops'][c]:+.2f}" for c in ref["worse_corruptions"][:5]
+            )
             line += f"; worse on {shown}"
         out.append(line)
     return out
@@ -276,7 +285,7 @@ def write_plot(report: Dict[str, Any], path: PathLike) -> Optional[Path]:
     height = 0.8 / max(len(arts), 1)
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(names) * max(1.0, len(arts) / 2.5) + 1.5))
     for k, a in enumerate(arts):
-        vals = [a["clean_accuracy"]] + [a["accuracy"][n] for n in names[1:]]
+        vals = [100 * a["clean_accuracy"]] + [100 * a["accuracy"][n] for n in names[1:]]
         ax.barh(y + k * height, vals, height, label=a["label"])
     ax.set_yticks(y + height * (len(arts) - 1) / 2)
     ax.set_yticklabels(names)

@@ -119,14 +119,15 @@ def test_report_and_cli(mnist_env, tmp_path):
     report = evaluate([a, b], corruptions="fog,stripe,thick_strokes", limit=60, seed=0)
     assert [c["name"] for c in report["corruptions"]] == ["fog", "stripe", "thick_strokes"]
     first, second = report["artifacts"]
-    assert first["mce"] == 100.0  # the baseline against itself
+    assert first["mce"] == 1.0  # the baseline against itself
     assert first["reference"] is None  # the baseline has no reference
     ref = second["reference"]
     assert ref["path"] == str(a)
     assert ref["clean_drop"] == pytest.approx(first["clean_accuracy"] - second["clean_accuracy"])
-    assert ref["flagged"] == (ref["mean_corrupted_drop"] - ref["clean_drop"] > 0.25)
+    assert ref["flagged"] == (ref["mean_corrupted_drop"] - ref["clean_drop"] > 0.0025)
     for c in ("fog", "stripe", "thick_strokes"):
-        assert second["error"][c] == pytest.approx(100 - second["accuracy"][c])
+        assert second["error"][c] == pytest.approx(1 - second["accuracy"][c])
+        assert 0.0 <= second["accuracy"][c] <= 1.0  # a fraction, like every rate in JSON
 
     out = tmp_path / "out"
     assert main([
@@ -144,13 +145,13 @@ def test_report_and_cli(mnist_env, tmp_path):
 def test_flag_when_robustness_drops_more_than_clean_accuracy():
     from edgemnist.robustness.evaluate import _against
 
-    ref = {"clean": 99.0, "fog": 90.0, "stripe": 80.0}
+    ref = {"clean": 0.99, "fog": 0.90, "stripe": 0.80}
     same = _against(
-        {"clean": 98.9, "fog": 89.9, "stripe": 79.9}, ref, ["fog", "stripe"], 0.25, 1.0, "r"
+        {"clean": 0.989, "fog": 0.899, "stripe": 0.799}, ref, ["fog", "stripe"], 0.0025, 0.01, "r"
     )
     assert not same["flagged"] and same["worse_corruptions"] == []
     worse = _against(
-        {"clean": 99.0, "fog": 85.0, "stripe": 80.0}, ref, ["fog", "stripe"], 0.25, 1.0, "r"
+        {"clean": 0.99, "fog": 0.85, "stripe": 0.80}, ref, ["fog", "stripe"], 0.0025, 0.01, "r"
     )
     assert worse["flagged"] and worse["worse_corruptions"] == ["fog"]
-    assert worse["excess_drop"] == pytest.approx(2.5)
+    assert worse["excess_drop"] == pytest.approx(0.025)
