@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup lint typecheck test test-unit test-hardware train dist help
+.PHONY: setup lint typecheck test test-unit test-hardware test-cli-oldest train dist help
 
 help:
 	@echo "make setup   create $(VENV) with the CPU torch wheel and all extras"
@@ -38,6 +38,16 @@ test-unit:
 
 test-hardware:
 	$(BIN)/pytest -q -m hardware
+
+# The CLI against the lowest typer/click/rich that pyproject.toml allows (needs the network once).
+OLDEST := .venv-oldest
+CLI_TESTS := tests/unit/test_cli_options.py tests/unit/test_cli_version.py \
+	tests/unit/test_doctor.py tests/unit/test_formats.py tests/unit/test_docs.py
+test-cli-oldest:
+	test -x $(OLDEST)/bin/pytest || ( $(PYTHON) -m venv $(OLDEST) && $(OLDEST)/bin/pip install -q \
+		typer==0.12.5 click==8.1.7 rich==13.7.1 numpy platformdirs typing_extensions onnxruntime \
+		pytest pytest-timeout )
+	PYTHONPATH=. $(OLDEST)/bin/pytest -q -p no:cacheprovider $(CLI_TESTS)
 
 # RECIPE: any edgemnist/recipes/<name>.toml (by name); MIRROR: a local MNIST directory or URL
 RECIPE ?= edge
