@@ -11,6 +11,7 @@ import typer
 from typing_extensions import Annotated
 
 from edgemnist.cli.common import JsonOpt, ThreadsOpt, console, err_console, print_json
+from edgemnist.formats import BackendChoice
 
 #: seconds between two status lines when stderr is not a terminal (a service's journal)
 LOG_STATUS_EVERY_S = 30.0
@@ -29,11 +30,9 @@ def live(
         Path, typer.Argument(help="Model: .engine, .onnx, .int8.onnx or .pt.", show_default=False)
     ],
     backend: Annotated[
-        str,
-        typer.Option(
-            "--backend", help="auto, onnxruntime, torch or tensorrt (auto picks and explains)."
-        ),
-    ] = "auto",
+        BackendChoice,
+        typer.Option("--backend", help="Who runs the model (auto picks one and says why)."),
+    ] = BackendChoice.AUTO,
     threads: ThreadsOpt = None,
     providers: Annotated[
         Optional[str],
@@ -137,7 +136,7 @@ def live(
     config = LiveConfig(
         source=source,
         artifact=artifact,
-        backend=backend,
+        backend=backend.value,
         runner_options=runner_options,
         source_options={
             "width": width,
