@@ -39,8 +39,13 @@ class Detection:
     """A digit candidate found in a frame, before classification."""
 
     box: Box
-    #: the gray (or binarized) crop handed to preparation, in source pixels
+    #: the crop handed to preparation, in source pixels: from ``detect_digits`` the ink's
+    #: darkness below the local paper level (uint8, 0 = paper), so lighting is already removed
     crop: Optional[np.ndarray] = None
+    #: bool mask over ``crop``: this digit's own ink (not a neighbour's, not specks)
+    mask: Optional[np.ndarray] = None
+    #: ``(x, y)`` of the crop's top-left corner in source-frame pixels
+    origin: Optional[Tuple[int, int]] = None
 
 
 @dataclass

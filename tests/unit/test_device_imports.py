@@ -128,6 +128,11 @@ def test_the_walk_finds_the_device_side() -> None:
         "edgemnist.live.capture",
         "edgemnist.live.gst",
         "edgemnist.live.probe",
+        "edgemnist.live.synthetic",
+        "edgemnist.live.detect",
+        "edgemnist.live.read",
+        "edgemnist.live.track",
+        "edgemnist.live.evaluate",
     ):
         assert expected in names
     assert "edgemnist.export.verify" in names and "edgemnist.scoring" in names

@@ -1,0 +1,136 @@
+"""The tracker: association by geometry (not class), confidence-weighted votes, reading order."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+from edgemnist.live.track import Tracker, TrackParams, iou, reading
+from edgemnist.live.types import Read, TrackState
+
+
+def reads(*items: Tuple[Tuple[int, int, int, int], Optional[int], float]) -> List[Read]:
+    return [Read(box=box, digit=d, confidence=c) for box, d, c in items]
+
+
+def by_id(tracks: Sequence[TrackState]):
+    return {t.id: t for t in tracks}
+
+
+def test_iou() -> None:
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0.0
+    assert abs(iou((0, 0, 10, 10), (5, 0, 10, 10)) - 50 / 150) < 1e-9
+
+
+def test_a_flickering_class_keeps_its_track_and_votes_it_down() -> None:
+    tracker = Tracker()
+    box = (100, 100, 40, 60)
+    answers = [3, 3, 8, 3, 3, 8, 3]
+    ids = set()
+    for n, d in enumerate(answers):
+        moved = (box[0] + 2 * n, box[1] + n, 40, 60)  # a slow pan
+        rs = reads((moved, d, 0.9 if d == 3 else 0.7))
+        (tr,) = tracker.update(rs, t=n / 30)
+        ids.add(tr.id)
+        assert rs[0].track == tr.id
+        if n >= 3:
+            assert tr.stable and tr.digit == 3
+    assert len(ids) == 1, "a class change must not start a new track"
+
+
+def test_stable_only_after_three_agreeing_reads_of_five() -> None:
+    tracker = Tracker()
+    box = (50, 50, 30, 50)
+    seq = [(7, 0.99), (None, 0.3), (7, 0.95), (1, 0.8), (7, 0.9)]
+    states = [tracker.update(reads((box, d, c)), t=i)[0] for i, (d, c) in enumerate(seq)]
+    assert [s.stable for s in states] == [False, False, False, False, True]
+    assert states[-1].digit == 7
+    assert states[-1].votes[7] > states[-1].votes[1]
+    assert 0.9 <= states[-1].confidence <= 0.99
+
+
+def test_one_misread_cannot_change_a_stable_digit() -> None:
+    tracker = Tracker()
+    box = (50, 50, 30, 50)
+    for i in range(5):
+        tracker.update(reads((box, 4, 0.99)), t=i)
+    (tr,) = tracker.update(reads((box, 9, 0.99)), t=5)
+    assert tr.stable and tr.digit == 4
+
+
+def test_a_new_digit_under_an_old_track_is_withdrawn_then_read() -> None:
+    # the sheet is swapped for one with a 2 where a 5 of the same size was
+    tracker = Tracker()
+    box = (50, 50, 30, 50)
+    for i in range(5):
+        tracker.update(reads((box, 5, 0.99)), t=i)
+    digits = [tracker.update(reads((box, 2, 0.99)), t=5 + i)[0].digit for i in range(3)]
+    assert digits == [5, None, 2]
+
+
+def test_a_different_size_in_the_same_place_is_a_new_track() -> None:
+    tracker = Tracker()
+    (a,) = tracker.update(reads(((50, 50, 30, 50), 1, 0.99)), t=0)
+    (b,) = tracker.update(reads(((45, 45, 60, 60), 0, 0.99)), t=1)
+    assert a.id != b.id
+
+
+def test_neighbours_keep_their_ids_when_the_camera_jerks() -> None:
+    tracker = Tracker()
+    row = [(100, 100, 40, 60), (160, 100, 40, 60), (220, 100, 40, 60)]
+    first = tracker.update(reads(*[(b, d, 0.99) for b, d in zip(row, (1, 2, 3))]), t=0)
+    # every box moves 27 px at once: little overlap with its own old box (IoU < 0.2), and
+    # each is nearly as close to its right neighbour's old box: the nearest must win
+    jerked = [(x + 27, y + 3, w, h) for x, y, w, h in row]
+    assert all(iou(a, b) < 0.2 for a, b in zip(row, jerked))
+    second = tracker.update(reads(*[(b, d, 0.99) for b, d in zip(jerked, (1, 2, 3))]), t=1)
+    assert [t.id for t in first] == [t.id for t in second]
+
+
+def test_tracks_survive_short_gaps_and_are_dropped_after_max_misses() -> None:
+    tracker = Tracker(TrackParams(max_misses=3))
+    box = (10, 10, 30, 40)
+    (tr,) = tracker.update(reads((box, 6, 0.99)), t=0)
+    for i in range(3):
+        assert tracker.update([], t=1 + i) == []
+        assert [t.id for t in tracker.tracks()] == [tr.id]
+    (again,) = tracker.update(reads((box, 6, 0.99)), t=4)
+    assert again.id == tr.id
+    for i in range(4):
+        tracker.update([], t=5 + i)
+    assert tracker.tracks() == []
+    (new,) = tracker.update(reads((box, 6, 0.99)), t=10)
+    assert new.id != tr.id
+
+
+def _state(box, digit, stable=True, tid=0, age=5) -> TrackState:
+    return TrackState(id=tid, box=box, digit=digit, confidence=0.99, stable=stable, age=age)
+
+
+def test_reading_order_two_lines_left_to_right() -> None:
+    tracks = [
+        _state((300, 210, 40, 60), 2),  # line 2
+        _state((200, 52, 40, 60), 9),  # line 1, slightly lower: still line 1
+        _state((100, 50, 40, 60), 1),
+        _state((250, 55, 40, 60), 8),
+        _state((200, 205, 40, 60), 4),
+        _state((300, 48, 40, 60), 4),
+    ]
+    assert reading(tracks) == "1984 42"
+
+
+def test_reading_marks_unknown_and_skips_brand_new_tracks() -> None:
+    tracks = [
+        _state((100, 50, 40, 60), 1),
+        _state((160, 50, 40, 60), None, stable=False, age=4),  # seen, not agreed yet
+        _state((220, 50, 40, 60), 7, stable=False, age=1),  # one frame old: not shown
+        _state((280, 50, 40, 60), 5),
+    ]
+    assert reading(tracks) == "1?5"
+    assert reading([]) == ""
+
+
+def test_a_tilted_line_stays_one_line() -> None:
+    # a rolled camera: each digit 20 px lower than the one before
+    tracks = [_state((100 + 60 * i, 50 + 20 * i, 40, 60), i + 1) for i in range(5)]
+    assert reading(tracks) == "12345"
