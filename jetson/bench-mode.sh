@@ -52,7 +52,7 @@ set_governor() {
       printf '   would write %s to %s\n' "$gov" "${f#"$ROOT"}"
     else
       printf '   + %s > %s\n' "$gov" "$f"
-      printf '%s\n' "$gov" | sudo tee "$f" >/dev/null
+      printf '%s\n' "$gov" | as_root tee "$f" >/dev/null
     fi
   done
 }

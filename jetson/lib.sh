@@ -72,6 +72,15 @@ run() {
   fi
 }
 
+# A command with root rights, not echoed (for the inside of a step that prints itself).
+as_root() {
+  if [ "$(id -u)" = 0 ]; then
+    "$@"
+  else
+    sudo "$@"
+  fi
+}
+
 # The same with root rights (sudo unless already root).
 sudo_run() {
   if [ "$(id -u)" = 0 ]; then
@@ -200,7 +209,7 @@ ensure_line() {
     printf '   would append to %s: %s\n' "$file" "$line"
   else
     printf '   + append to %s: %s\n' "$file" "$line"
-    printf '%s\n' "$line" | sudo tee -a "$file" >/dev/null
+    printf '%s\n' "$line" | as_root tee -a "$file" >/dev/null
   fi
 }
 
@@ -225,7 +234,7 @@ zram_active() {
 # Which board the (fake) root is: "jetson", "raspberry-pi" or "other".
 board_kind() {
   local model
-  model="$(tr -d '\0' <"$(sys_path /proc/device-tree/model)" 2>/dev/null || true)"
+  model="$(tr -d '\0' 2>/dev/null <"$(sys_path /proc/device-tree/model)" || true)"
   if [ -f "$(sys_path /etc/nv_tegra_release)" ] || [[ "$model" == *Jetson* ]]; then
     echo jetson
   elif [[ "$model" == *"Raspberry Pi"* ]]; then
@@ -236,7 +245,7 @@ board_kind() {
 }
 
 board_model() {
-  tr -d '\0' <"$(sys_path /proc/device-tree/model)" 2>/dev/null || true
+  tr -d '\0' 2>/dev/null <"$(sys_path /proc/device-tree/model)" || true
 }
 
 # L4T major release ("32", "35", "36") from /etc/nv_tegra_release ("# R32 (release), REVISION: 7.1").
