@@ -61,4 +61,5 @@ train:
 dist:
 	rm -rf dist build
 	$(BIN)/python -m build --no-isolation --outdir dist .
+	rm -rf build  # setuptools' staging copy: stale modules in it would leak into the next wheel
 	@ls -l dist
