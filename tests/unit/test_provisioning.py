@@ -435,3 +435,15 @@ def test_bench_mode_on_a_jetson_stores_then_restores(env):
     _write(root, "/var/lib/nvpmodel/status", "pmode:0000\n")
     out = run("bench-mode.sh", "--dry-run", "--root", str(root), env=env).stdout
     assert "nvpmodel -m 0" not in commands(out) and "ok: mode 0" in out
+
+
+def test_install_instructions_never_name_a_pypi_package_that_does_not_exist():
+    """edgemnist is not on PyPI: every documented pip install of it goes through the wheel
+    file or a git URL (``"edgemnist[...] @ file://..."`` / ``@ git+https://...``)."""
+    repo = JETSON.parent
+    for doc in (repo / "README.md", JETSON / "README.md"):
+        for line in doc.read_text().splitlines():
+            m = re.search(r"pip install [^|`]*?[\"']?edgemnist(\[[^\]]*\])?[\"']?(\s|$)", line)
+            assert not m or "@" in line, f"{doc.name}: {line.strip()}"
+            assert "pip install edgemnist" not in line, f"{doc.name}: {line.strip()}"
+    assert 'pip install "edgemnist[ort,cv] @ file://' in (repo / "README.md").read_text()
