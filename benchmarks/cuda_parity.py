@@ -51,9 +51,10 @@ def train_one(recipe: str, seed: int, threads: int, root: str) -> Dict[str, Any]
 
 
 def summarize(accs: List[float]) -> Dict[str, float]:
+    """Mean and sample sd of test accuracies (fractions, as checkpoints keep them)."""
     return {
-        "mean": round(statistics.mean(accs), 3),
-        "sd": round(statistics.stdev(accs), 3) if len(accs) > 1 else 0.0,
+        "mean": round(statistics.mean(accs), 6),
+        "sd": round(statistics.stdev(accs), 6) if len(accs) > 1 else 0.0,
         "n": len(accs),
     }
 

@@ -11,6 +11,9 @@ own runs; the checkpoint's resolved recipe says exactly what differed.
 
 Usage:
     .venv/bin/python benchmarks/training_table.py runs/ [--json out.json]
+
+Accuracies are fractions in the JSON (as in checkpoints of schema 2; older checkpoints are
+converted when loaded) and percentages in the Markdown table.
 """
 
 from __future__ import annotations
@@ -58,14 +61,14 @@ def markdown(groups: dict) -> str:
         "|---|---:|---:|---:|---:|---|---|---|",
     ]
     for name, rows in sorted(groups.items()):
-        accs = [r["test_accuracy"] for r in rows]
+        accs = [100.0 * r["test_accuracy"] for r in rows]  # fractions in checkpoints, % here
         mean = statistics.mean(accs)
         sd = statistics.stdev(accs) if len(accs) > 1 else float("nan")
         walls = ", ".join(
             f"{r['train_wall_s'] / 60:.1f} min" + (f" ({r['threads']} thr)" if r["threads"] else "")
             for r in rows
         )
-        per_seed = ", ".join(f"s{r['seed']}: {r['test_accuracy']:.2f}" for r in rows)
+        per_seed = ", ".join(f"s{r['seed']}: {100.0 * r['test_accuracy']:.2f}" for r in rows)
         sd_text = f"{sd:.3f}" if len(accs) > 1 else "n/a (1 seed)"
         lines.append(
             f"| {name} | {rows[0]['params']:,} | {rows[0]['macs']:,} | {rows[0]['epochs']} "

@@ -36,12 +36,8 @@ class PipelineResult:
     train_metrics: Dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON-ready; every rate a fraction (the trainer's ``test_accuracy``, which checkpoints
-        keep in percent, is converted here so the report has one unit)."""
-        train = dict(self.train_metrics)
-        if isinstance(train.get("test_accuracy"), (int, float)):
-            train["test_accuracy"] = round(train["test_accuracy"] / 100.0, 6)
-        return {"out_dir": str(self.out_dir), "train": train, "artifacts": self.rows}
+        """JSON-ready; every rate a fraction."""
+        return {"out_dir": str(self.out_dir), "train": self.train_metrics, "artifacts": self.rows}
 
 
 def _row(result: Any, fmt: str) -> Dict[str, Any]:

@@ -367,7 +367,9 @@ def pipeline_cmd(
         return
     m = result.train_metrics
     if m.get("test_accuracy") is not None:
-        console.print(f"trained: test accuracy {m['test_accuracy']:.2f}% (PyTorch FP32)")
+        from edgemnist.scoring import pct
+
+        console.print(f"trained: test accuracy {pct(m['test_accuracy'])}% (PyTorch FP32)")
     _report_table(result.rows, f"pipeline {recipe} -> {result.out_dir}")
 
 

@@ -73,9 +73,11 @@ def train_cmd(
             f"first-batch loss {result.metrics['loss']:.4f}; nothing written"
         )
     else:
+        from edgemnist.scoring import pct
+
         m = result.metrics
         console.print(
-            f"[green]done[/green]: test accuracy {m['test_accuracy']:.2f}% after {m['epochs']} "
+            f"[green]done[/green]: test accuracy {pct(m['test_accuracy'])}% after {m['epochs']} "
             f"epochs in {m['train_wall_s']:.0f}s; checkpoint {result.checkpoint}"
         )
 

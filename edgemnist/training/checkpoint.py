@@ -2,8 +2,11 @@
 
 Keys: ``format`` ("edgemnist-checkpoint"), ``schema``, ``model`` ({"name", "args"}),
 ``state_dict``, ``recipe`` (the resolved recipe dict), ``metrics`` (at least
-``test_accuracy`` in percent once evaluated), ``versions``, ``created_at``; a resumable
-checkpoint also holds ``train_state`` (epoch, optimizer, scheduler, RNG states).
+``test_accuracy`` once evaluated), ``versions``, ``created_at``; a resumable checkpoint also
+holds ``train_state`` (epoch, optimizer, scheduler, RNG states, history).
+
+Schema history: 1 kept accuracies in percent; 2 keeps them as fractions, like every rate in
+edgemnist (:mod:`edgemnist.scoring`). Schema-1 checkpoints are converted when loaded.
 Everything is plain containers + tensors, so ``torch.load(weights_only=True)`` reads it.
 """
 
@@ -19,7 +22,7 @@ from edgemnist.atomic import atomic_path
 from edgemnist.errors import CheckpointError
 
 FORMAT = "edgemnist-checkpoint"
-SCHEMA = 1
+SCHEMA = 2
 
 
 def versions() -> Dict[str, str]:
@@ -89,6 +92,14 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
         ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an edgemnist checkpoint (no 'format' key)")
+    schema = ckpt.get("schema", 1)
+    if not isinstance(schema, int) or schema > SCHEMA:
+        raise CheckpointError(
+            f"{path}: checkpoint schema {schema!r} is newer than this edgemnist reads ({SCHEMA}): "
+            "upgrade edgemnist"
+        )
+    if schema < 2:
+        _percent_to_fractions(ckpt)
     name = ckpt.get("model", {}).get("name")
     if name not in REGISTRY:
         raise CheckpointError(
@@ -96,6 +107,21 @@ def load_checkpoint(path: Path) -> Dict[str, Any]:
             "was it written by a newer edgemnist?"
         )
     return ckpt
+
+
+def _percent_to_fractions(ckpt: Dict[str, Any]) -> None:
+    """Schema 1 -> 2 in place: accuracies in percent become fractions."""
+
+    def scale(d: Any, keys: Any) -> None:
+        for key in keys:
+            if isinstance(d, dict) and isinstance(d.get(key), (int, float)):
+                d[key] = round(d[key] / 100.0, 6)
+
+    scale(ckpt.get("metrics"), ("test_accuracy",))
+    history = (ckpt.get("train_state") or {}).get("history") or []
+    for row in history:
+        scale(row, ("train_acc", "test_acc"))
+    ckpt["schema"] = SCHEMA
 
 
 def model_from_checkpoint(ckpt_or_path: Any) -> Any:

@@ -30,6 +30,7 @@ import numpy as np
 from edgemnist import atomic
 from edgemnist.constants import MNIST_MEAN, MNIST_STD
 from edgemnist.errors import CheckpointError, ConfigError
+from edgemnist.scoring import pct, score_predictions
 from edgemnist.training.recipe import (
     DataSection,
     Recipe,
@@ -447,12 +448,12 @@ def train(
             last = epoch == tr.epochs - 1
             if last or (epoch + 1) % max(1, tr.eval_every) == 0:
                 logits = predict_logits(model, test_x, recipe.eval.batch_size, device)
-                test_acc = 100.0 * float((logits.argmax(1) == test_y).mean())
+                test_acc = score_predictions(logits.argmax(1), test_y).accuracy
             row = {
                 "epoch": epoch + 1,
                 "train_loss": round(loss_sum / seen, 6),
-                "train_acc": round(100.0 * correct / seen, 4),
-                "test_acc": round(test_acc, 4),
+                "train_acc": round(correct / seen, 6),  # fractions, like every rate
+                "test_acc": test_acc,
                 "lr": optimizer.param_groups[0]["lr"],
                 "images_per_s": round(seen / train_s, 1),
                 "epoch_s": round(train_s, 2),
@@ -594,8 +595,8 @@ class _Progress:
             return
         self._bar.update(self._task, completed=self._n)
         self._bar.console.print(
-            f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  train {row['train_acc']:.2f}%  "
-            f"test {row['test_acc']:.2f}%  {row['images_per_s']:,.0f} img/s  {row['epoch_s']:.1f}s"
+            f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  train {pct(row['train_acc'])}%  "
+            f"test {pct(row['test_acc'])}%  {row['images_per_s']:,.0f} img/s  {row['epoch_s']:.1f}s"
         )
 
     def __exit__(self, *exc: Any) -> None:
