@@ -59,7 +59,10 @@ def _type_name(tp: Any) -> str:
     return str(tp)
 
 
-def convert(value: Any, tp: Any, where: str, error: Type[EdgeMnistError]) -> Any:
+Error = Type[EdgeMnistError]
+
+
+def convert(value: Any, tp: Any, where: str, error: Error) -> Any:
     """``value`` checked against annotation ``tp`` (and converted: nested dataclasses, tuples).
 
     Raises:
@@ -67,60 +70,73 @@ def convert(value: Any, tp: Any, where: str, error: Type[EdgeMnistError]) -> Any
     """
     if tp is Any:
         return value
-    origin = _origin(tp)
-    if origin is Union:
-        options = _args(tp)
-        if value is None and type(None) in options:
-            return None
-        problems = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return convert(value, option, where, error)
-            except EdgeMnistError as exc:
-                problems.append(str(exc))
-        raise error(problems[0] if len(problems) == 1 else _wrong(value, tp, where))
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise error(_wrong(value, tp, where))
-        (item,) = _args(tp) or (Any,)
-        return [convert(v, item, f"{where}[{i}]", error) for i, v in enumerate(value)]
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise error(_wrong(value, tp, where))
-        items = _args(tp)
-        if len(items) == 2 and items[1] is Ellipsis:
-            return tuple(convert(v, items[0], f"{where}[{i}]", error) for i, v in enumerate(value))
-        if len(items) != len(value):
-            raise error(f"{where}: expected {len(items)} values, got {len(value)}")
-        return tuple(
-            convert(v, t, f"{where}[{i}]", error) for i, (v, t) in enumerate(zip(value, items))
-        )
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise error(_wrong(value, tp, where))
-        _key, item = _args(tp) or (str, Any)
-        return {str(k): convert(v, item, f"{where}.{k}", error) for k, v in value.items()}
+    kind = _CONVERTERS.get(_origin(tp))
+    if kind is not None:
+        return kind(value, tp, where, error)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
         if not isinstance(value, dict):
             raise error(_wrong(value, tp, where))
         return from_dict(tp, value, error, where)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise error(_wrong(value, tp, where))
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise error(_wrong(value, tp, where))
-        return value
     if isinstance(tp, type):
-        if not isinstance(value, tp):
-            raise error(_wrong(value, tp, where))
-        return value
+        return _scalar(value, tp, where, error)
     return value  # an annotation this helper does not check (documented above)
+
+
+def _union(value: Any, tp: Any, where: str, error: Error) -> Any:
+    options = [o for o in _args(tp) if o is not type(None)]
+    if value is None and len(options) < len(_args(tp)):
+        return None
+    problems = []
+    for option in options:
+        try:
+            return convert(value, option, where, error)
+        except EdgeMnistError as exc:
+            problems.append(str(exc))
+    raise error(problems[0] if len(problems) == 1 else _wrong(value, tp, where))
+
+
+def _list(value: Any, tp: Any, where: str, error: Error) -> Any:
+    if not isinstance(value, (list, tuple)):
+        raise error(_wrong(value, tp, where))
+    (item,) = _args(tp) or (Any,)
+    return [convert(v, item, f"{where}[{i}]", error) for i, v in enumerate(value)]
+
+
+def _tuple(value: Any, tp: Any, where: str, error: Error) -> Any:
+    if not isinstance(value, (list, tuple)):
+        raise error(_wrong(value, tp, where))
+    items = _args(tp)
+    if len(items) == 2 and items[1] is Ellipsis:
+        items = (items[0],) * len(value)
+    if len(items) != len(value):
+        raise error(f"{where}: expected {len(items)} values, got {len(value)}")
+    return tuple(
+        convert(v, t, f"{where}[{i}]", error) for i, (v, t) in enumerate(zip(value, items))
+    )
+
+
+def _dict(value: Any, tp: Any, where: str, error: Error) -> Any:
+    if not isinstance(value, dict):
+        raise error(_wrong(value, tp, where))
+    _key, item = _args(tp) or (str, Any)
+    return {str(k): convert(v, item, f"{where}.{k}", error) for k, v in value.items()}
+
+
+def _scalar(value: Any, tp: type, where: str, error: Error) -> Any:
+    """str, bool, int (never a bool), float (an int is accepted and converted)."""
+    numeric = tp in (int, float)
+    if numeric and isinstance(value, bool):
+        raise error(_wrong(value, tp, where))
+    if tp is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, tp):
+        raise error(_wrong(value, tp, where))
+    return value
+
+
+_CONVERTERS = {Union: _union, list: _list, tuple: _tuple, dict: _dict}
 
 
 def _wrong(value: Any, tp: Any, where: str) -> str:
