@@ -335,7 +335,7 @@ def pipeline_cmd(
     out: OutAliasOpt = None,
 ) -> None:
     """Train -> export -> quantize -> verify, all into engines/<name>/ (or --out-dir)."""
-    from edgemnist.pipeline import run_pipeline
+    from edgemnist.pipeline import PipelineOptions, run_pipeline
 
     gate = renamed(gate, threshold, "--threshold", "--gate")
     keep_failed = renamed(keep_failed, force, "--force", "--keep-failed")
@@ -345,9 +345,7 @@ def pipeline_cmd(
         if not json_:
             console.print(f"[bold]>[/bold] {msg}")
 
-    result = run_pipeline(
-        recipe,
-        out_dir,
+    options = PipelineOptions(
         overrides=list(set_ or []),
         limit=limit,
         epochs=epochs,
@@ -360,8 +358,8 @@ def pipeline_cmd(
         threshold=gate,
         force=keep_failed,
         quiet=quiet or json_,
-        on_step=step,
     )
+    result = run_pipeline(recipe, out_dir, options, on_step=step)
     if json_:
         print_json(result.to_dict())
         return
