@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -126,14 +128,31 @@ def run_loop(
     stages.detect = counting_detect
     sinks = Sinks(recorder=DrawOnly()) if draw else Sinks()  # type: ignore[arg-type]
     capture = Capture(source)
+    load_before = os.getloadavg()
+    cpu0, wall0 = _cpu_seconds(), time.monotonic()
     capture.start()
     try:
         loop = LiveLoop(capture, stages, sinks, frames=frames, duration=duration)
         summary = loop.run()
     finally:
         capture.stop()
+    wall = time.monotonic() - wall0
     summary["detections_per_frame"] = round(counted["detections"] / max(1, counted["frames"]), 3)
+    # how much CPU this process got: on a machine shared with other jobs, a share far below
+    # what the pipeline needs means the timings measure the contention, not the code
+    summary["contention"] = {
+        "process_cpu_s": round(_cpu_seconds() - cpu0, 2),
+        "wall_s": round(wall, 2),
+        "loadavg_before": [round(v, 2) for v in load_before],
+        "loadavg_after": [round(v, 2) for v in os.getloadavg()],
+    }
     return summary
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def verdicts(name: str, s: Dict[str, Any]) -> Dict[str, Any]:

@@ -400,11 +400,13 @@ PAGE = """<!doctype html>
  @media (max-width: 900px) { main { flex-direction: column; } }
  #view { flex: 0 1 auto; width: 640px; min-width: 0; max-width: 100%; background: #000;
          border: 1px solid #333; }
- aside { flex: 0 0 280px; overflow-wrap: anywhere; }
+ aside { flex: 0 0 290px; }
  #reading { font: bold 44px/1.1 ui-monospace, monospace; color: #7CFC9A; min-height: 50px;
             letter-spacing: 4px; }
  table { border-collapse: collapse; }
- td { padding: 1px 10px 1px 0; } td:first-child { color: #999; }
+ td { padding: 1px 10px 1px 0; vertical-align: top; }
+ td:first-child { color: #999; white-space: nowrap; }
+ td:last-child { overflow-wrap: anywhere; }
  #state.bad { color: #ff6b6b; font-weight: bold; }
  h1 { font-size: 16px; margin: 0 0 6px; color: #bbb; font-weight: normal; }
 </style></head>
@@ -456,7 +458,8 @@ async function poll() {
     set("state", s.state || "-");
     const bad = /^(reconnecting|ended|stopped)/.test(s.state || "");
     document.getElementById("state").className = bad ? "bad" : "";
-    set("model", (s.model || "-") + (s.backend ? " on " + s.backend : ""));
+    const model = (s.model || "-").split("/").slice(-2).join("/");
+    set("model", model + (s.backend ? " on " + s.backend : ""));
     set("fps", s.fps === null || s.fps === undefined ? "-" : s.fps.toFixed(1));
     set("proc", ms(s.processing_ms_p50) + " p50, " + ms(s.processing_ms_p99) + " p99");
     set("age", ms(s.age_ms_p50) + " p50, " + ms(s.age_ms_p99) + " p99");

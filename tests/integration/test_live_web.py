@@ -159,12 +159,12 @@ def test_page_in_headless_chromium_shows_boxes_and_digits(served: Served, tmp_pa
     argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-            "--window-size=1000,560", "--virtual-time-budget=3000", f"--screenshot={shot}",
+            "--window-size=1000,600", "--virtual-time-budget=3000", f"--screenshot={shot}",
             f"http://127.0.0.1:{served.port}/?token={served.token}"]  # fmt: skip
     subprocess.run(argv, capture_output=True, timeout=120, check=False)
     assert shot.exists(), "chromium wrote no screenshot"
     png = cv2.imread(str(shot), cv2.IMREAD_COLOR)
-    assert png is not None and png.shape[:2] == (560, 1000)
+    assert png is not None and png.shape[:2] == (600, 1000)
     view = png[:500, :660]  # where the stream is (640 px wide, left)
     assert view.std() > 20, "the stream area is blank"
     # stable boxes are green (BGR 60, 200, 60), tentative ones yellow (0, 210, 255)
