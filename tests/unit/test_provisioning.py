@@ -447,3 +447,14 @@ def test_install_instructions_never_name_a_pypi_package_that_does_not_exist():
             assert not m or "@" in line, f"{doc.name}: {line.strip()}"
             assert "pip install edgemnist" not in line, f"{doc.name}: {line.strip()}"
     assert 'pip install "edgemnist[ort,cv] @ file://' in (repo / "README.md").read_text()
+
+
+def test_a_venv_of_another_python_is_not_reused(env):
+    root = fake_nano(env["tmp"] / "root", provisioned=True)
+    venv = fake_venv(env["tmp"] / "venv", "3.6.9")
+    proc = run(
+        "setup-nano.sh", "--dry-run", "--root", str(root), "--venv", str(venv),
+        "--wheel", str(env["wheel"]), env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert f"{venv} is a Python 3.6 venv; this board needs python3.8" in proc.stderr
