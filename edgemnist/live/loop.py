@@ -63,6 +63,8 @@ STATUS_EVERY_S = 0.5
 GET_TIMEOUT_S = 0.2
 #: JPEG quality of the web view (80: ~35 kB per 640x480 frame, sharp digits)
 JPEG_QUALITY = 80
+#: this many frames in a row failing in the stages is a bug, not bad frames: stop with it
+MAX_FAILED_FRAMES = 30
 
 
 @dataclass
@@ -217,6 +219,7 @@ class LiveLoop:
         self.t_start = math.nan
         #: problems of skipped frames, most recent last (bounded)
         self.skip_reasons: List[str] = []
+        self._failures = 0  # frames in a row the stages failed on
 
     # -- control --------------------------------------------------------------------------------
     def stop(self, reason: str = "stopped") -> None:
@@ -277,14 +280,15 @@ class LiveLoop:
             t3 = clock()
             results = st.classify(digits) if digits is not None and len(digits) else []
             t4 = clock()
-        except (InputError, ValueError) as exc:
-            self._skip(frame, f"{type(exc).__name__}: {exc}")
-            return
         except Exception as exc:
-            if _is_cv2_error(exc):  # OpenCV refusing a malformed frame
-                self._skip(frame, f"OpenCV: {str(exc).strip().splitlines()[-1]}")
-                return
-            raise
+            # a frame the stages cannot handle (OpenCV refusing a malformed image, an
+            # unusable crop) is skipped; the same failure frame after frame is a bug: raise
+            self._failures += 1
+            self._skip(frame, _one_line(exc))
+            if self._failures >= MAX_FAILED_FRAMES:
+                raise
+            return
+        self._failures = 0
         reads = [
             Read(box=tuple(int(v) for v in d.box), digit=digit, confidence=float(conf))  # type: ignore[arg-type]
             for d, (digit, conf) in zip(detections, results)
@@ -445,8 +449,9 @@ def encode_jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
     return buf.tobytes()
 
 
-def _is_cv2_error(exc: BaseException) -> bool:
-    return type(exc).__name__ == "error" and type(exc).__module__.startswith("cv2")
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[-1].strip() if lines else ''}"
 
 
 @contextlib.contextmanager

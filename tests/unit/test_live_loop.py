@@ -18,6 +18,7 @@ import pytest
 
 from edgemnist.errors import ConfigError
 from edgemnist.live.loop import (
+    MAX_FAILED_FRAMES,
     LiveLoop,
     Sinks,
     Stages,
@@ -128,6 +129,19 @@ def test_a_stage_rejecting_a_frame_skips_it() -> None:
     dark = frame(1, np.zeros((120, 160, 3), np.uint8))
     summary = LiveLoop(ScriptedCapture([frame(0), dark, frame(2)]), st).run()
     assert summary["frames"] == 2 and summary["skipped"] == 1
+
+
+def test_the_same_failure_on_every_frame_is_raised_not_hidden() -> None:
+    st = stages()
+
+    def broken(image, roi):
+        raise IndexError("a bug, not a bad frame")
+
+    st.detect = broken
+    loop = LiveLoop(ScriptedCapture([frame(i) for i in range(100)]), st)
+    with pytest.raises(IndexError):
+        loop.run()
+    assert loop.stats.skipped_frames == MAX_FAILED_FRAMES
 
 
 def test_draw_only_when_someone_needs_pixels() -> None:
