@@ -23,6 +23,17 @@ SOURCE=""
 EXTRA_ARGS=()
 APT_UPDATED=0
 
+# The options of every setup script, for their --help.
+common_usage() {
+  cat <<'EOF'
+  --wheel FILE       edgemnist wheel from `make dist` on the host, copied to the board
+  --source SPEC      or a pip source: git+https://<your clone of the repository>
+  --dry-run          print what would run, change nothing
+  --venv DIR         the virtual environment (default ~/edgemnist-venv)
+  --root DIR         read system files under DIR (fake trees, with --dry-run only)
+EOF
+}
+
 say() { printf '%s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }

@@ -15,12 +15,11 @@ usage() {
   cat <<'EOF'
 usage: setup-nano.sh (--wheel FILE | --source SPEC) [--dry-run] [--root DIR] [--venv DIR]
                      [--swap-gib N] [--keep-desktop] [--no-trt-bindings]
-  --wheel FILE       edgemnist wheel from `make dist` on the host, copied to the Nano
-  --source SPEC      or a pip source: git+https://<your clone of the repository>
   --swap-gib N       swap file size when there is too little swap (default 4)
   --keep-desktop     leave the desktop on (engine builds may then run out of memory)
   --no-trt-bindings  skip building TensorRT's Python bindings (trtexec-only route)
 EOF
+  common_usage
 }
 
 parse_common "$@"

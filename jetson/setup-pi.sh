@@ -11,11 +11,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$HERE/lib.sh"
 
 usage() {
-  cat <<'EOF'
-usage: setup-pi.sh (--wheel FILE | --source SPEC) [--dry-run] [--root DIR] [--venv DIR]
-  --wheel FILE   edgemnist wheel from `make dist` on the host, copied to the Pi
-  --source SPEC  or a pip source: git+https://<your clone of the repository>
-EOF
+  echo "usage: setup-pi.sh (--wheel FILE | --source SPEC) [--dry-run] [--root DIR] [--venv DIR]"
+  common_usage
 }
 
 parse_common "$@"
