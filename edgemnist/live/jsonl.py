@@ -111,7 +111,7 @@ class JsonlWriter:
                 continue
             except OSError as exc:
                 raise ConfigError(
-                    f"--jsonl {self.path}: {exc.strerror or errno.errorcode.get(exc.errno, '')}"
+                    f"--jsonl {self.path}: {exc.strerror or errno.errorcode.get(exc.errno or 0)}"
                     " (disk full?); free space or write elsewhere"
                 ) from None
         if written != len(data):

@@ -83,7 +83,7 @@ class VideoRecorder:
         self._tmp = Path(name)
         self.size = (int(width), int(height))
         writer = cv2.VideoWriter(
-            str(self._tmp), cv2.VideoWriter_fourcc(*self.fourcc), float(self.fps), self.size
+            str(self._tmp), cv2.VideoWriter.fourcc(*self.fourcc), float(self.fps), self.size
         )
         if not writer.isOpened():
             self._tmp.unlink()
