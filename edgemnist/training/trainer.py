@@ -279,6 +279,31 @@ def _write_metrics(run_dir: Path, history: List[Dict[str, Any]]) -> None:
     atomic.write_text(run_dir / "metrics.csv", buf.getvalue())
 
 
+@dataclass
+class _Session:
+    """Everything one training run works with, built by :func:`_setup`."""
+
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    loss_fn: Callable[..., Any]
+    device: Any
+    memory_format: Any
+    train_x: np.ndarray
+    train_y: np.ndarray
+    test_x: np.ndarray
+    test_y: np.ndarray
+    args: Dict[str, Any]  # the model's full constructor arguments (what checkpoints keep)
+    stats: Dict[str, Any]  # params, MACs
+    teacher_info: Dict[str, Any]
+    steps_per_epoch: int
+
+    @property
+    def positions(self) -> np.ndarray:
+        """Batches carry indices: labels and cached teacher logits are looked up by them."""
+        return np.arange(len(self.train_y))
+
+
 def train(
     recipe: Recipe,
     run_dir: Optional[Path] = None,
@@ -306,44 +331,121 @@ def train(
     """
     import torch
 
+    from edgemnist.paths import runs_dir
+    from edgemnist.training.checkpoint import make_checkpoint, save_checkpoint
+
+    tr = recipe.train
+    run = _setup(recipe, threads, quiet, data_root)
+    run_dir = Path(run_dir) if run_dir else runs_dir() / f"{recipe_name(recipe)}-s{tr.seed}"
+    start_epoch = 0
+    history: List[Dict[str, Any]] = []
+    if resume:
+        start_epoch, history, run_dir = _resume(Path(resume), recipe, run)
+    if dry_run:
+        return _dry_run(run, recipe, run_dir)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(run_dir / "recipe.json", recipe.to_dict())
+    t_start = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
+    test_acc = history[-1]["test_acc"] if history else float("nan")
+    with _Progress(quiet, tr.epochs, run.steps_per_epoch, start_epoch) as progress:
+        for epoch in range(start_epoch, tr.epochs):
+            row = _train_epoch(run, recipe, epoch, progress)
+            if epoch == tr.epochs - 1 or (epoch + 1) % max(1, tr.eval_every) == 0:
+                logits = predict_logits(run.model, run.test_x, recipe.eval.batch_size, run.device)
+                test_acc = score_predictions(logits.argmax(1), run.test_y).accuracy
+            row.update(
+                test_acc=test_acc,
+                lr=run.optimizer.param_groups[0]["lr"],
+                wall_s=round(time.perf_counter() - t_start, 2),
+            )
+            history.append(row)
+            progress.epoch_done(row)
+            _save_last(run, recipe, run_dir, epoch, history)
+            if on_epoch:  # after the checkpoint: a callback that raises leaves a resumable run
+                on_epoch(row)
+
+    metrics = {
+        "test_accuracy": history[-1]["test_acc"],
+        "epochs": len(history),
+        "train_wall_s": history[-1]["wall_s"],
+        "seed": tr.seed,
+        "threads": torch.get_num_threads(),
+        "device": _device_name(run.device),
+        **run.stats,
+        **({"teacher": run.teacher_info} if run.teacher_info else {}),
+    }
+    final = save_checkpoint(
+        make_checkpoint(run.model, recipe.model.name, run.args, recipe.to_dict(), metrics),
+        run_dir / "model.pt",
+    )
+    return TrainResult(run_dir, final, metrics, history)
+
+
+def _setup(
+    recipe: Recipe, threads: Optional[int], quiet: bool, data_root: Optional[Path]
+) -> _Session:
+    """Threads, seed and determinism; the data (fetched when missing); model, loss (with
+    distillation), optimizer and schedule."""
+    import torch
+
     from edgemnist.data.mnist import ensure, load_split
     from edgemnist.models import build_model, full_args
     from edgemnist.models.stats import summary
-    from edgemnist.paths import runs_dir
-    from edgemnist.training.checkpoint import (
-        load_checkpoint,
-        make_checkpoint,
-        save_checkpoint,
-    )
-    from edgemnist.training.losses import distillation_loss, make_loss
 
     tr, data = recipe.train, recipe.data
-    seed = tr.seed
     n_threads = threads or tr.threads
     if n_threads:
         torch.set_num_threads(int(n_threads))
-    torch.manual_seed(seed)
+    torch.manual_seed(tr.seed)
     if tr.deterministic:
         torch.use_deterministic_algorithms(True)
-
     device = resolve_device(tr.device, tr.deterministic)
-    name = recipe_name(recipe)
-    run_dir = Path(run_dir) if run_dir else runs_dir() / f"{name}-s{seed}"
 
     # a fresh machine fetches (and verifies) MNIST here instead of stopping at "download it"
     ensure(data_root, on_event=None if quiet else lambda msg: print(msg, file=sys.stderr))
     train_x, train_y = load_split("train", data_root)
     test_x, test_y = load_split("test", data_root)
-    tr_idx = subset_indices(train_y, data.limit, seed)
-    te_idx = subset_indices(test_y, data.test_limit, seed)
+    tr_idx = subset_indices(train_y, data.limit, tr.seed)
+    te_idx = subset_indices(test_y, data.test_limit, tr.seed)
     train_x, train_y = train_x[tr_idx], train_y[tr_idx].astype(np.int64)
     test_x, test_y = test_x[te_idx], test_y[te_idx].astype(np.int64)
 
     model = build_model(recipe.model.name, **model_args(recipe))
-    args = full_args(recipe.model.name, model_args(recipe))  # what the checkpoint keeps
+    args = full_args(recipe.model.name, model_args(recipe))
     stats = summary(model)
     memory_format = torch.channels_last if tr.channels_last else torch.contiguous_format
     model = model.to(device=device, memory_format=memory_format)
+    loss_fn, teacher_info = _loss(tr, device, train_x)
+    optimizer = _make_optimizer(model, tr)
+    steps_per_epoch = (len(train_y) + tr.batch_size - 1) // tr.batch_size
+    return _Session(
+        model=model,
+        optimizer=optimizer,
+        scheduler=_make_scheduler(optimizer, tr, steps_per_epoch),
+        loss_fn=loss_fn,
+        device=device,
+        memory_format=memory_format,
+        train_x=train_x,
+        train_y=train_y,
+        test_x=test_x,
+        test_y=test_y,
+        args=args,
+        stats=stats,
+        teacher_info=teacher_info,
+        steps_per_epoch=steps_per_epoch,
+    )
+
+
+def _loss(
+    tr: TrainSection, device: Any, train_x: np.ndarray
+) -> Tuple[Callable[..., Any], Dict[str, Any]]:
+    """The task loss, mixed with distillation from ``train.distill_from`` when set:
+    ``loss_fn(logits, y, x, idx)`` and what the teacher was."""
+    import torch
+
+    from edgemnist.training.losses import distillation_loss, make_loss
+
     task_loss = make_loss(tr)
     teacher, teacher_info = _load_teacher(tr.distill_from, device)
     alpha, temperature = tr.distill_alpha, tr.distill_temperature
@@ -367,133 +469,126 @@ def train(
                 soft = teacher(x)
         return (1.0 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
 
-    positions = np.arange(len(train_y))  # batches carry indices: labels and cached logits
-    optimizer = _make_optimizer(model, tr)
-    steps_per_epoch = (len(train_y) + tr.batch_size - 1) // tr.batch_size
-    scheduler = _make_scheduler(optimizer, tr, steps_per_epoch)
-    augment_cfg = data if data.augment else None
+    return loss_fn, teacher_info
 
-    start_epoch, history = 0, []
-    if resume:
-        state_path = Path(resume) / "last.pt" if Path(resume).is_dir() else Path(resume)
-        ckpt = load_checkpoint(state_path)
-        if "train_state" not in ckpt:
-            raise CheckpointError(f"{state_path} holds no training state: resume from last.pt")
-        if ckpt["model"]["name"] != recipe.model.name:
-            raise CheckpointError(
-                f"{state_path} is a {ckpt['model']['name']} checkpoint, the recipe trains "
-                f"{recipe.model.name}"
-            )
-        model.load_state_dict(ckpt["state_dict"])
-        ts = ckpt["train_state"]
-        optimizer.load_state_dict(ts["optimizer"])
-        if scheduler is not None and ts.get("scheduler"):
-            scheduler.load_state_dict(ts["scheduler"])
-        torch.set_rng_state(ts["rng"]["torch"])
-        if device.type == "cuda" and "cuda" in ts["rng"]:
-            torch.cuda.set_rng_state(ts["rng"]["cuda"])
-        start_epoch = int(ts["epoch"])
-        history = list(ts.get("history", []))
-        if start_epoch >= tr.epochs:
-            raise ConfigError(
-                f"{state_path} already finished {start_epoch} epochs; raise train.epochs to go on"
-            )
-        run_dir = Path(resume) if Path(resume).is_dir() else state_path.parent
 
-    if dry_run:
-        xb, ib = next(_batches(train_x, positions, tr.batch_size, seed, 0, augment_cfg))
-        model.train()
-        x = _to_tensor(xb).to(device)
-        y, ib_t = torch.from_numpy(train_y[ib]).to(device), torch.from_numpy(ib).to(device)
-        loss = loss_fn(model(x), y, x, ib_t)
-        loss.backward()
-        return TrainResult(
-            run_dir, run_dir / "model.pt", {"dry_run": True, "loss": float(loss.detach()), **stats}
+def _resume(resume: Path, recipe: Recipe, run: _Session) -> Tuple[int, List[Dict[str, Any]], Path]:
+    """Load model, optimizer, schedule and RNG state from ``last.pt``; returns the epoch to
+    start from, the history so far and the run directory."""
+    import torch
+
+    from edgemnist.training.checkpoint import load_checkpoint
+
+    state_path = resume / "last.pt" if resume.is_dir() else resume
+    ckpt = load_checkpoint(state_path)
+    if "train_state" not in ckpt:
+        raise CheckpointError(f"{state_path} holds no training state: resume from last.pt")
+    if ckpt["model"]["name"] != recipe.model.name:
+        raise CheckpointError(
+            f"{state_path} is a {ckpt['model']['name']} checkpoint, the recipe trains "
+            f"{recipe.model.name}"
         )
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(run_dir / "recipe.json", recipe.to_dict())
-    progress = _Progress(quiet, tr.epochs, steps_per_epoch, start_epoch)
-    t_start = time.perf_counter() - (history[-1]["wall_s"] if history else 0.0)
-    test_acc = history[-1]["test_acc"] if history else float("nan")
-    with progress:
-        for epoch in range(start_epoch, tr.epochs):
-            model.train()
-            t0 = time.perf_counter()
-            seen = correct = 0
-            loss_sum = 0.0
-            clean = epoch >= tr.epochs - data.clean_last_epochs
-            epoch_aug = None if clean else augment_cfg
-            for xb, ib in _batches(train_x, positions, tr.batch_size, seed, epoch, epoch_aug):
-                x = _to_tensor(xb).to(device).contiguous(memory_format=memory_format)
-                y = torch.from_numpy(train_y[ib]).to(device)
-                optimizer.zero_grad(set_to_none=True)
-                logits = model(x)
-                loss = loss_fn(logits, y, x, torch.from_numpy(ib).to(device))
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                n = len(ib)
-                seen += n
-                loss_sum += float(loss.detach()) * n
-                correct += int((logits.argmax(1) == y).sum())
-                progress.step(
-                    epoch,
-                    loss_sum / seen,
-                    100.0 * correct / seen,
-                    seen / (time.perf_counter() - t0),
-                )
-            train_s = time.perf_counter() - t0
-            last = epoch == tr.epochs - 1
-            if last or (epoch + 1) % max(1, tr.eval_every) == 0:
-                logits = predict_logits(model, test_x, recipe.eval.batch_size, device)
-                test_acc = score_predictions(logits.argmax(1), test_y).accuracy
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": round(loss_sum / seen, 6),
-                "train_acc": round(correct / seen, 6),  # fractions, like every rate
-                "test_acc": test_acc,
-                "lr": optimizer.param_groups[0]["lr"],
-                "images_per_s": round(seen / train_s, 1),
-                "epoch_s": round(train_s, 2),
-                "wall_s": round(time.perf_counter() - t_start, 2),
-            }
-            history.append(row)
-            progress.epoch_done(row)
-            train_state = {
-                "epoch": epoch + 1,
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler is not None else {},
-                "rng": _rng_state(),
-                "history": history,
-            }
-            metrics = {"test_accuracy": row["test_acc"], "epochs": epoch + 1, **stats}
-            save_checkpoint(
-                make_checkpoint(
-                    model, recipe.model.name, args, recipe.to_dict(), metrics, train_state
-                ),
-                run_dir / "last.pt",
-            )
-            _write_metrics(run_dir, history)
-            if on_epoch:  # after the checkpoint: a callback that raises leaves a resumable run
-                on_epoch(row)
-
-    metrics = {
-        "test_accuracy": history[-1]["test_acc"],
-        "epochs": len(history),
-        "train_wall_s": history[-1]["wall_s"],
-        "seed": seed,
-        "threads": torch.get_num_threads(),
-        "device": _device_name(device),
-        **stats,
-        **({"teacher": teacher_info} if teacher_info else {}),
-    }
-    final = save_checkpoint(
-        make_checkpoint(model, recipe.model.name, args, recipe.to_dict(), metrics),
-        run_dir / "model.pt",
+    run.model.load_state_dict(ckpt["state_dict"])
+    ts = ckpt["train_state"]
+    run.optimizer.load_state_dict(ts["optimizer"])
+    if run.scheduler is not None and ts.get("scheduler"):
+        run.scheduler.load_state_dict(ts["scheduler"])
+    torch.set_rng_state(ts["rng"]["torch"])
+    if run.device.type == "cuda" and "cuda" in ts["rng"]:
+        torch.cuda.set_rng_state(ts["rng"]["cuda"])
+    start_epoch = int(ts["epoch"])
+    if start_epoch >= recipe.train.epochs:
+        raise ConfigError(
+            f"{state_path} already finished {start_epoch} epochs; raise train.epochs to go on"
+        )
+    return (
+        start_epoch,
+        list(ts.get("history", [])),
+        resume if resume.is_dir() else state_path.parent,
     )
-    return TrainResult(run_dir, final, metrics, history)
+
+
+def _dry_run(run: _Session, recipe: Recipe, run_dir: Path) -> TrainResult:
+    """One batch forward and backward (the first batch of epoch 0, augmented as training would
+    see it); nothing written."""
+    import torch
+
+    tr = recipe.train
+    augment = recipe.data if recipe.data.augment else None
+    batches = _batches(run.train_x, run.positions, tr.batch_size, tr.seed, 0, augment)
+    xb, ib = next(batches)
+    run.model.train()
+    x = _to_tensor(xb).to(run.device)
+    y, ib_t = torch.from_numpy(run.train_y[ib]).to(run.device), torch.from_numpy(ib).to(run.device)
+    loss = run.loss_fn(run.model(x), y, x, ib_t)
+    loss.backward()
+    return TrainResult(
+        run_dir, run_dir / "model.pt", {"dry_run": True, "loss": float(loss.detach()), **run.stats}
+    )
+
+
+def _train_epoch(run: _Session, recipe: Recipe, epoch: int, progress: Any) -> Dict[str, Any]:
+    """One pass over the training images; the epoch's row (test accuracy added by the caller)."""
+    import torch
+
+    tr, data = recipe.train, recipe.data
+    run.model.train()
+    t0 = time.perf_counter()
+    seen = correct = 0
+    loss_sum = 0.0
+    clean = epoch >= tr.epochs - data.clean_last_epochs
+    augment = data if data.augment and not clean else None
+    for xb, ib in _batches(run.train_x, run.positions, tr.batch_size, tr.seed, epoch, augment):
+        x = _to_tensor(xb).to(run.device).contiguous(memory_format=run.memory_format)
+        y = torch.from_numpy(run.train_y[ib]).to(run.device)
+        run.optimizer.zero_grad(set_to_none=True)
+        logits = run.model(x)
+        loss = run.loss_fn(logits, y, x, torch.from_numpy(ib).to(run.device))
+        loss.backward()
+        run.optimizer.step()
+        if run.scheduler is not None:
+            run.scheduler.step()
+        n = len(ib)
+        seen += n
+        loss_sum += float(loss.detach()) * n
+        correct += int((logits.argmax(1) == y).sum())
+        progress.step(
+            epoch, loss_sum / seen, 100.0 * correct / seen, seen / (time.perf_counter() - t0)
+        )
+    train_s = time.perf_counter() - t0
+    return {
+        "epoch": epoch + 1,
+        "train_loss": round(loss_sum / seen, 6),
+        "train_acc": round(correct / seen, 6),  # fractions, like every rate
+        "test_acc": None,
+        "lr": None,
+        "images_per_s": round(seen / train_s, 1),
+        "epoch_s": round(train_s, 2),
+        "wall_s": None,
+    }
+
+
+def _save_last(
+    run: _Session, recipe: Recipe, run_dir: Path, epoch: int, history: List[Dict[str, Any]]
+) -> None:
+    """``last.pt`` (resumable: optimizer, schedule, RNG, history) and metrics.json/.csv."""
+    from edgemnist.training.checkpoint import make_checkpoint, save_checkpoint
+
+    train_state = {
+        "epoch": epoch + 1,
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict() if run.scheduler is not None else {},
+        "rng": _rng_state(),
+        "history": history,
+    }
+    metrics = {"test_accuracy": history[-1]["test_acc"], "epochs": epoch + 1, **run.stats}
+    save_checkpoint(
+        make_checkpoint(
+            run.model, recipe.model.name, run.args, recipe.to_dict(), metrics, train_state
+        ),
+        run_dir / "last.pt",
+    )
+    _write_metrics(run_dir, history)
 
 
 def train_recipe(
