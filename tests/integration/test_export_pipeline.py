@@ -20,7 +20,7 @@ def test_pipeline_writes_every_artifact_with_manifests(mnist_env, tmp_path, caps
         [
             "pipeline",
             "lenet5",
-            "--out",
+            "--out-dir",
             str(out),
             "--limit",
             "3000",
@@ -32,7 +32,7 @@ def test_pipeline_writes_every_artifact_with_manifests(mnist_env, tmp_path, caps
             "200",
             "--threads",
             "1",
-            "--threshold",
+            "--gate",
             "1.0",
             "--json",
         ]
@@ -60,7 +60,7 @@ def test_pipeline_writes_every_artifact_with_manifests(mnist_env, tmp_path, caps
             [
                 "verify",
                 str(out / "model.int8.onnx"),
-                "--threshold",
+                "--gate",
                 "1.0",
                 "--threads",
                 "1",
@@ -76,7 +76,7 @@ def test_pipeline_writes_every_artifact_with_manifests(mnist_env, tmp_path, caps
 
 def test_pipeline_rejects_a_bad_recipe_before_training(mnist_env, tmp_path, capsys):
     out = tmp_path / "x"
-    assert main(["pipeline", "no-such-recipe", "--out", str(out)]) == 1
+    assert main(["pipeline", "no-such-recipe", "--out-dir", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and len(err.splitlines()) == 1
     assert not out.exists()
@@ -105,11 +105,11 @@ def test_pipeline_from_a_trained_checkpoint_skips_training(
         [
             "pipeline",
             str(tiny_checkpoint),
-            "--out",
+            "--out-dir",
             str(out),
             "--no-fp16",
             "--no-torch-int8",
-            "--threshold",
+            "--gate",
             "0.5",  # the barely trained fixture model loses ~0.14 points in INT8
             "--json",
         ]

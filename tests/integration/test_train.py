@@ -24,7 +24,7 @@ def _run(capsys, *args):
 def test_train_writes_checkpoint_metrics_and_learns(mnist_env, tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = _run(
-        capsys, "train", "lenet5", "--epochs", "2", "--out", str(out), "--json", *TINY
+        capsys, "train", "lenet5", "--epochs", "2", "--out-dir", str(out), "--json", *TINY
     )
     assert code == 0
     report = json.loads(stdout)
@@ -38,7 +38,7 @@ def test_train_writes_checkpoint_metrics_and_learns(mnist_env, tmp_path, capsys)
 
 def test_checkpoint_rebuilds_model_with_weights_only(mnist_env, tmp_path, capsys):
     out = tmp_path / "run"
-    assert _run(capsys, "train", "edge", "--epochs", "1", "--out", str(out), *TINY)[0] == 0
+    assert _run(capsys, "train", "edge", "--epochs", "1", "--out-dir", str(out), *TINY)[0] == 0
     raw = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
     assert raw["model"]["name"] == "edge" and "train_state" not in raw
     assert raw["metrics"]["params"] < 20_000 and "torch" in raw["versions"]
@@ -90,7 +90,7 @@ def test_resume_continues_exactly_where_it_stopped(mnist_env, tmp_path, capsys, 
 
 def test_eval_writes_report_and_pngs(mnist_env, tmp_path, capsys):
     out = tmp_path / "run"
-    assert _run(capsys, "train", "lenet5", "--epochs", "1", "--out", str(out), *TINY)[0] == 0
+    assert _run(capsys, "train", "lenet5", "--epochs", "1", "--out-dir", str(out), *TINY)[0] == 0
     code, stdout, _ = _run(capsys, "eval", str(out / "model.pt"), "--json")
     assert code == 0
     report = json.loads(stdout)
@@ -103,7 +103,7 @@ def test_eval_writes_report_and_pngs(mnist_env, tmp_path, capsys):
 
 def test_dry_run_writes_nothing(mnist_env, tmp_path, capsys):
     out = tmp_path / "dry"
-    code, stdout, _ = _run(capsys, "train", "edge", "--dry-run", "--out", str(out), *TINY)
+    code, stdout, _ = _run(capsys, "train", "edge", "--dry-run", "--out-dir", str(out), *TINY)
     assert code == 0 and "dry run ok" in stdout
     assert not out.exists()
 
@@ -220,7 +220,7 @@ def test_distillation_with_alpha_zero_is_plain_training(mnist_env, tiny_checkpoi
 def test_missing_teacher_is_a_one_line_error_before_training(mnist_env, tmp_path, capsys):
     out = tmp_path / "run"
     code, _, stderr = _run(
-        capsys, "train", "edge", "--out", str(out), "--set",
+        capsys, "train", "edge", "--out-dir", str(out), "--set",
         f"train.distill_from={json.dumps(str(tmp_path / 'nope.pt'))}", *TINY,
     )  # fmt: skip
     assert code == 1 and "distill_from" in stderr and "not found" in stderr
