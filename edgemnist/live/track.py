@@ -15,9 +15,9 @@ digit becomes a *track*:
   3 of the last 5 at 30 fps is 100-170 ms, quick to a person and enough that a one-frame
   misread (1 of 5) can never win. A stable digit changes only when another one wins the same
   way, so a few blurred frames do not erase an answer.
-  A stable digit contradicted by ``doubt_reads`` confident reads in a row is withdrawn
-  (unknown) until a digit wins again: a sheet swapped under a track reads ``?`` for a frame or
-  two, not the old digit.
+  A stable digit contradicted by a confident read (``doubt_reads``, ``doubt_confidence``) is
+  withdrawn and its votes forgotten until a digit wins again: a sheet swapped under a track
+  reads ``?`` for a few frames, never the old digit.
 - **Forgetting**: a track unseen for ``max_misses`` frames is dropped (10 frames = 1/3 s at
   30 fps: a pen or a hand passing over a digit does not restart its vote).
 
@@ -60,9 +60,10 @@ class TrackParams:
     #: a read continues a track only if its width and height are within this ratio of the
     #: track's (a different digit put in the same place is a new track)
     min_size_ratio: float = 0.6
-    #: a stable digit is withdrawn (unknown again) after this many reads in a row that
-    #: confidently (>= ``doubt_confidence``) say another same digit
-    doubt_reads: int = 2
+    #: a stable digit is withdrawn (unknown again, its votes forgotten) after this many reads
+    #: in a row that confidently (>= ``doubt_confidence``) say one other digit: a confident
+    #: contradiction is likelier a new digit in the same place than a misread
+    doubt_reads: int = 1
     doubt_confidence: float = 0.9
 
 
@@ -235,6 +236,18 @@ class Tracker:
         tr.t_seen = t
         read.track = tr.id
         tr.history.append((read.digit, float(read.confidence)))
+        recent = list(tr.history)[-p.doubt_reads :]
+        challenger = recent[0][0]
+        if (
+            tr.stable
+            and len(recent) == p.doubt_reads
+            and challenger not in (None, tr.digit)
+            and all(d == challenger and c >= p.doubt_confidence for d, c in recent)
+        ):
+            # the paper changed under the track (or this is a rare confident misread): say
+            # nothing until a digit wins a vote among the reads from here on
+            tr.digit, tr.stable = None, False
+            tr.history = deque(recent, maxlen=p.window)
         votes: Dict[int, float] = {}
         counts: Dict[int, int] = {}
         total = 0.0
@@ -247,20 +260,7 @@ class Tracker:
         if not votes:
             return
         best = max(votes, key=lambda d: votes[d])
-        wins = counts[best] >= p.min_votes and votes[best] >= p.min_share * total
-        recent = list(tr.history)[-p.doubt_reads :]
-        challenger = recent[0][0]
-        doubt = (
-            tr.stable
-            and len(recent) == p.doubt_reads
-            and challenger not in (None, tr.digit)
-            and all(d == challenger and c >= p.doubt_confidence for d, c in recent)
-        )
-        if doubt:
-            # the paper changed under the track (or it was wrong): say nothing until the
-            # new digit wins its own vote
-            tr.digit, tr.stable = None, False
-        if wins and (not doubt or best == challenger):
+        if counts[best] >= p.min_votes and votes[best] >= p.min_share * total:
             tr.digit, tr.stable = best, True
         if tr.digit is not None:
             n = counts.get(tr.digit, 0)

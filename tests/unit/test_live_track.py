@@ -49,13 +49,19 @@ def test_stable_only_after_three_agreeing_reads_of_five() -> None:
     assert 0.9 <= states[-1].confidence <= 0.99
 
 
-def test_one_misread_cannot_change_a_stable_digit() -> None:
+def test_one_misread_never_shows_a_wrong_digit() -> None:
     tracker = Tracker()
     box = (50, 50, 30, 50)
     for i in range(5):
         tracker.update(reads((box, 4, 0.99)), t=i)
-    (tr,) = tracker.update(reads((box, 9, 0.99)), t=5)
+    # an unsure misread is outvoted
+    (tr,) = tracker.update(reads((box, 9, 0.8)), t=5)
     assert tr.stable and tr.digit == 4
+    # a confident one withdraws the answer (never shows 9) until 4 wins again
+    states = [tracker.update(reads((box, 9, 0.99)), t=6)[0]]
+    states += [tracker.update(reads((box, 4, 0.99)), t=7 + i)[0] for i in range(3)]
+    assert [s.digit for s in states] == [None, None, None, 4]
+    assert states[0].id == states[-1].id
 
 
 def test_a_new_digit_under_an_old_track_is_withdrawn_then_read() -> None:
@@ -65,7 +71,7 @@ def test_a_new_digit_under_an_old_track_is_withdrawn_then_read() -> None:
     for i in range(5):
         tracker.update(reads((box, 5, 0.99)), t=i)
     digits = [tracker.update(reads((box, 2, 0.99)), t=5 + i)[0].digit for i in range(3)]
-    assert digits == [5, None, 2]
+    assert digits == [None, None, 2]
 
 
 def test_a_different_size_in_the_same_place_is_a_new_track() -> None:
