@@ -217,14 +217,15 @@ def _remove_rules(mask: np.ndarray, scale: float, p: DetectParams, cv2: Any) -> 
     wh, ww = mask.shape
     length = max(15, int(p.line_len_frac * ww))
     thick = max(2, int(round(p.line_thick_px * scale)))
-    band = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * thick + 1)))
+    # the band a rolled line wanders in: +-(thick + 2) px keeps a line rolled ~5 degrees one run
+    band = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * thick + 5)))
     runs = cv2.morphologyEx(
         band, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
     )
     if not runs.any():
         return mask
     tall = cv2.morphologyEx(
-        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, thick + 1))
+        mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, thick + 2))
     )
     line = cv2.bitwise_and(runs, cv2.bitwise_not(tall))
     return cv2.bitwise_and(mask, cv2.bitwise_not(line))
@@ -291,7 +292,10 @@ def _belongs(piece: Dict[str, Any], main: Dict[str, Any], p: DetectParams) -> bo
     x_gap = max(px0 - mx1, mx0 - px1, 0)
     y_gap = max(py0 - my1, my0 - py1, 0)
     reach = max(1.0, p.merge_gap_frac * max(main["h"], piece["h"]))
-    if x_overlap >= 0.5 * min(piece["w"], main["w"]) and y_gap <= reach:
+    small = piece["area"] <= 0.35 * main["area"]
+    if (x_overlap >= 0.5 * min(piece["w"], main["w"]) or small and x_overlap > 0) and (
+        y_gap <= reach
+    ):
         # stacked (the hat of a 5, a faint stroke broken in two): the union must still be
         # shaped like one digit; two digits on two lines make a union twice as tall as wide
         return uh <= p.merge_max_aspect * uw
