@@ -7,8 +7,11 @@ on a real picture: grayscale, light denoise, Otsu threshold with the polarity de
 border (paper is light, MNIST ink is light on black), keep the largest plausible ink
 component(s), crop, fit into 20x20 with area interpolation, centre by centre of mass.
 
-:func:`prepare_digit` is pure (array in, array out) so the camera mode reuses it on frames;
-:func:`load_image` reads a file. numpy and OpenCV are imported inside the functions.
+:func:`prepare_digit` is pure (array in, array out); its last step, :func:`ink_to_mnist`
+(chosen ink -> fitted, centred 28x28), is shared with the camera mode
+(:mod:`edgemnist.live.read`), which finds each digit's ink in a frame its own way and then
+prepares it exactly like a photo. :func:`load_image` reads a file. numpy and OpenCV are
+imported inside the functions.
 
 Example:
     >>> from edgemnist.preprocess import load_image, prepare_digit
