@@ -53,6 +53,7 @@ class StreamScore:
         self.truth = 0
         self.detections = 0
         self.matched = 0
+        self.read_scored = 0
         self.read_right = 0
         self.read_unknown = 0
         self.stable_matched = 0
@@ -101,6 +102,7 @@ class StreamScore:
             if j not in hit_f:
                 self._note("false_positive", n, box=list(b))
         if reads is not None:
+            self.read_scored += len(pairs)
             for i, j in pairs:
                 if reads[j].digit == truth[i]["digit"]:
                     self.read_right += 1
@@ -138,8 +140,8 @@ class StreamScore:
             "matched": self.matched,
             "recall": rate(self.matched, self.truth),
             "precision": rate(self.matched, self.detections),
-            "single_frame_accuracy": rate(self.read_right, self.matched),
-            "single_frame_unknown": rate(self.read_unknown, self.matched),
+            "single_frame_accuracy": rate(self.read_right, self.read_scored),
+            "single_frame_unknown": rate(self.read_unknown, self.read_scored),
             "stable_matched": self.stable_matched,
             "stable_accuracy": rate(self.stable_right, self.stable_matched),
             "stable_coverage": rate(self.stable_matched, self.truth),

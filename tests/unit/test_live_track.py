@@ -140,3 +140,48 @@ def test_a_tilted_line_stays_one_line() -> None:
     # a rolled camera: each digit 20 px lower than the one before
     tracks = [_state((100 + 60 * i, 50 + 20 * i, 40, 60), i + 1) for i in range(5)]
     assert reading(tracks) == "12345"
+
+
+def test_stream_score_counts_matches_misses_and_stable_reads() -> None:
+    from edgemnist.live.evaluate import StreamScore, match_boxes
+
+    truth = [
+        {"box": [10, 10, 20, 30], "digit": 1, "id": 1},
+        {"box": [50, 10, 20, 30], "digit": 2, "id": 2},
+        {"box": [90, 10, 20, 30], "digit": 3, "id": 3},
+    ]
+    # one good box, one shifted to IoU ~0.4 (still a match), one missed; plus a false positive
+    boxes = [(10, 10, 20, 30), (58, 10, 20, 30), (200, 200, 20, 30)]
+    assert match_boxes([tuple(t["box"]) for t in truth], boxes) == [(0, 0), (1, 1)]
+    rds = [Read(b, d, 0.9) for b, d in zip(boxes, (1, 7, None))]
+    tracks = [_state(boxes[0], 1), _state(boxes[1], 7, stable=False)]
+    score = StreamScore()
+    score.add(truth, boxes, rds, tracks, frame=0)
+    s = score.summary()
+    assert (s["truth_digits"], s["detections"], s["matched"]) == (3, 3, 2)
+    assert abs(s["recall"] - 2 / 3) < 1e-4 and abs(s["precision"] - 2 / 3) < 1e-4
+    assert s["single_frame_accuracy"] == 0.5
+    assert (s["stable_matched"], s["stable_accuracy"]) == (1, 1.0)
+    assert s["final_answer_accuracy"] == 1.0
+    kinds = sorted(e["kind"] for e in score.errors)
+    assert kinds == ["false_positive", "missed"]
+
+
+def test_stream_score_reports_a_stable_misread() -> None:
+    from edgemnist.live.evaluate import StreamScore
+
+    score = StreamScore()
+    truth = [{"box": [10, 10, 20, 30], "digit": 4, "id": 9}]
+    score.add(truth, [(10, 10, 20, 30)], None, [_state((10, 10, 20, 30), 9, tid=3)], frame=5)
+    s = score.summary()
+    assert s["stable_accuracy"] == 0.0 and s["single_frame_accuracy"] is None
+    assert score.errors == [
+        {
+            "kind": "stable_misread",
+            "frame": 5,
+            "box": [10, 10, 20, 30],
+            "digit": 4,
+            "read": 9,
+            "track": 3,
+        }
+    ]
