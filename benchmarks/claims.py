@@ -23,11 +23,11 @@ Experiments (``EXPERIMENTS``; a run is one experiment arm at one seed):
 The two comparison models that are not in the zoo (``cnn2``, ``resnet18_plain``) are added to
 the registry of this process only.
 
-Usage (two processes split the runs; finished runs are kept in the work directory and skipped):
-    EDGEMNIST_DATA=... nice .venv/bin/python benchmarks/claims.py run --shard 0/2 &
-    EDGEMNIST_DATA=... nice .venv/bin/python benchmarks/claims.py run --shard 1/2
+Usage (finished runs are kept in the work directory and skipped; a run being trained is marked,
+so a second process, e.g. ``--reverse`` or ``--shard 1/2``, takes other runs):
+    EDGEMNIST_DATA=... nice .venv/bin/python benchmarks/claims.py run [--reverse]
     EDGEMNIST_DATA=... .venv/bin/python benchmarks/claims.py report \
-        [--out benchmarks/results/<machine>/claims.json] [--markdown]
+        [--out benchmarks/results/<machine>/claims.json]
 """
 
 from __future__ import annotations
@@ -269,17 +269,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     (work / "results").mkdir(parents=True, exist_ok=True)
     index, count = (int(v) for v in args.shard.split("/"))
     runs = [r for r in all_runs() if not args.only or r[0] in args.only]
+    if args.reverse:  # a second process started later meets the first in the middle
+        runs.reverse()
     for i, (exp, arm, seed) in enumerate(runs):
         if i % count != index:
             continue
         dest = work / "results" / f"{exp}-{arm}-s{seed}.json"
-        if dest.exists():
+        marker = dest.with_suffix(".running")
+        if dest.exists() or marker.exists():
             continue
+        marker.touch()
         print(f"claims: {exp}/{arm} seed {seed}", flush=True)
         result = run_one(exp, arm, seed, work, args.extra or ())
         tmp = dest.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=1))
         tmp.replace(dest)
+        marker.unlink()
         print(f"  test {result['test_accuracy']:.4f} in {result['train_wall_s']:.0f} s", flush=True)
     return 0
 
@@ -306,6 +311,25 @@ def _epochs_to(history: List[Dict[str, Any]], target: float) -> Optional[int]:
     return None
 
 
+def _fewer_epochs(
+    base: List[Dict[str, Any]], other: List[Dict[str, Any]]
+) -> Tuple[List[float], List[str]]:
+    """Per seed: ``1 - e_other / e_base``, where ``e_base`` is the epoch at which the baseline
+    first reaches its best test accuracy of the run and ``e_other`` the epoch at which the other
+    arm first reaches that accuracy (never: one epoch past the run, a lower bound on the loss).
+    """
+    saved, detail = [], []
+    for b, o in zip(base, other):
+        target = max(row["test_acc"] for row in b["history"])
+        e_base = _epochs_to(b["history"], target) or len(b["history"])
+        e = _epochs_to(o["history"], target)
+        e_eff = e if e is not None else len(o["history"]) + 1
+        saved.append(1 - e_eff / e_base)
+        reached = str(e) if e is not None else f">{len(o['history'])}"
+        detail.append(f"s{b['seed']}: {reached} vs {e_base}")
+    return saved, detail
+
+
 By = Dict[Tuple[str, str], List[Dict[str, Any]]]
 
 
@@ -323,14 +347,21 @@ def _claim_growth(by: By) -> Dict[str, Any]:
     a, b = acc("growth", "cnn2"), acc("growth", "vgg_bn")
     if len(a) >= 3 and len(b) >= 3:
         gain = [y - x for x, y in zip(a, b)]
-        holds = _mean(b) >= 0.992 and _mean(gain) > 0
+        if _mean(b) >= 0.992 and _mean(gain) >= 0.007:
+            verdict = "yes"
+        elif _mean(gain) >= 0.007:
+            verdict = (
+                "the gain holds (claimed +0.7 points); the levels are lower on this short schedule"
+            )
+        else:
+            verdict = "no" if _mean(gain) <= 0 else "smaller gain than claimed"
         return {
             "claim": claim,
             "definition": "test accuracy, 10 000-image training subset, 3 epochs "
             "(SGD lr 0.05, one-cycle), same seeds",
             "measured": f"2-conv {_ms(a, 2, 100)} % -> vgg_bn {_ms(b, 2, 100)} % "
             f"({_ms(gain, 2, 100, sign=True)} points)",
-            "holds": "yes" if holds else "partly" if _mean(gain) > 0 else "no",
+            "holds": verdict,
             "seeds": len(a),
         }
     return _missing(claim, "runs not finished")
@@ -341,21 +372,16 @@ def _claim_cbam(by: By) -> Dict[str, Any]:
     claim = "CBAM in ResNet-18 reaches the same accuracy with 30 % fewer epochs"
     plain, cbam = by.get(("cbam", "resnet18"), []), by.get(("cbam", "resnet18_cbam"), [])
     if len(plain) >= 3 and len(cbam) >= 3:
-        saved, detail = [], []
-        for p, c in zip(plain, cbam):
-            total = len(p["history"])
-            target = p["history"][-1]["test_acc"]
-            e = _epochs_to(c["history"], target)
-            e_eff = e if e is not None else total + 1  # never reached: worse than the baseline
-            saved.append(1 - e_eff / total)
-            detail.append(f"s{p['seed']}: {e if e is not None else f'>{total}'}/{total}")
+        saved, detail = _fewer_epochs(plain, cbam)
         holds = _mean(saved) >= 0.30
         return {
             "claim": claim,
-            "definition": "epochs until ResNet-18+CBAM first reaches the final test "
-            "accuracy of ResNet-18 without CBAM (width 8, 10 000-image subset, 6 epochs, "
-            "fixed lr 0.05); fewer = 1 - epochs_cbam / 6",
-            "measured": f"{_ms(saved, 0, 100)} % fewer epochs ({', '.join(detail)}); final "
+            "definition": "the best test accuracy ResNet-18 without CBAM reaches in 6 epochs, "
+            "and the epoch it first gets there (e_plain); the epoch ResNet-18+CBAM first "
+            "reaches the same accuracy (e_cbam); fewer = 1 - e_cbam / e_plain. Width 8, "
+            "10 000-image subset, fixed lr 0.05, test accuracy after every epoch",
+            "measured": f"{_ms(saved, 0, 100, sign=True)} % fewer epochs (e_cbam vs e_plain: "
+            f"{', '.join(detail)}); final "
             f"accuracy {_ms(acc('cbam', 'resnet18_cbam'), 2, 100)} % with CBAM vs "
             f"{_ms(acc('cbam', 'resnet18'), 2, 100)} % without",
             "holds": "yes" if holds else "no",
@@ -380,7 +406,9 @@ def _claim_focal(by: By) -> Dict[str, Any]:
             "epochs)",
             "measured": f"gradient share {_ms(ce_share, 1, 100)} % (CE) -> "
             f"{_ms(fl_share, 1, 100)} % (focal): {_ms(ratio, 0, 100, sign=True)} % relative; loss "
-            f"share {_ms(lratio, 0, 100, sign=True)} % relative",
+            f"share {_ms(lratio, 0, 100, sign=True)} % relative; gradient share of the easiest "
+            f"90 % {_ms([1 - v for v in ce_share], 2, 100)} % (CE) -> "
+            f"{_ms([1 - v for v in fl_share], 3, 100)} % (focal)",
             "holds": "yes" if _mean(ratio) >= 0.40 else "no",
             "seeds": len(cos),
         }
@@ -431,7 +459,11 @@ def _claim_elastic(by: By) -> Dict[str, Any]:
             f"{_ms(rel, 1, 100, sign=True)} % relative); clean "
             f"{_ms(acc('lenet', 'cosine'), 2, 100)} -> "
             f"{_ms(acc('lenet', 'cosine_elastic'), 2, 100)} %",
-            "holds": "yes" if _mean(gain) >= 0.08 or _mean(rel) >= 0.08 else "no",
+            "holds": "yes"
+            if _mean(gain) >= 0.08 or _mean(rel) >= 0.08
+            else "partly: it helps, by less than the claimed 8 %"
+            if _mean(gain) > 0
+            else "no",
             "seeds": len(el),
         }
     return _missing(claim, "runs not finished")
@@ -442,18 +474,15 @@ def _claim_cosine(by: By) -> Dict[str, Any]:
     cos, fixed = by.get(("lenet", "cosine"), []), by.get(("lenet", "fixed"), [])
     claim = "cosine annealing converges 25 % faster than a fixed learning rate"
     if len(cos) >= 3 and len(fixed) >= 3:
-        saved, detail = [], []
-        for f, c in zip(fixed, cos):
-            total = len(f["history"])
-            e = _epochs_to(c["history"], f["history"][-1]["test_acc"])
-            e_eff = e if e is not None else total + 1
-            saved.append(1 - e_eff / total)
-            detail.append(f"s{f['seed']}: {e if e is not None else f'>{total}'}/{total}")
+        saved, detail = _fewer_epochs(fixed, cos)
         return {
             "claim": claim,
-            "definition": "epochs until the cosine run first reaches the fixed-lr run's "
-            "final test accuracy (LeNet-5, SGD lr 0.05, 6 epochs, all 60 000 images)",
-            "measured": f"{_ms(saved, 0, 100)} % fewer epochs ({', '.join(detail)}); final "
+            "definition": "the best test accuracy the fixed-lr run reaches in 6 epochs and the "
+            "epoch it first gets there (e_fixed); the epoch the cosine run first reaches it "
+            "(e_cos); faster = 1 - e_cos / e_fixed. LeNet-5, SGD lr 0.05 (cosine to 0 over the "
+            "6 epochs), all 60 000 images, no augmentation",
+            "measured": f"{_ms(saved, 0, 100, sign=True)} % fewer epochs (e_cos vs e_fixed: "
+            f"{', '.join(detail)}); final "
             f"{_ms(acc('lenet', 'fixed'), 2, 100)} % fixed vs "
             f"{_ms(acc('lenet', 'cosine'), 2, 100)} % cosine",
             "holds": "yes" if _mean(saved) >= 0.25 else "no",
@@ -486,7 +515,13 @@ def _claim_pair_4_9(by: By) -> Dict[str, Any]:
             "measured": f"rank 1 in {first} of {len(ranks)} models (ranks {sorted(ranks)}); "
             f"share of errors {_ms(shares, 1, 100)} %; confusion rate "
             f"{_ms(rates, 2, 100)} % of 4s and 9s",
-            "holds": "partly (often the top pair; not at 3.2 %)" if first else "no",
+            "holds": (
+                "top pair in most models, but its size is not 3.2 % by either measure"
+                if first * 2 > len(ranks)
+                else "no: the top pair in a minority of models only"
+                if first
+                else "no"
+            ),
             "seeds": len(ranks),
         }
     return _missing(claim, "runs not finished")
@@ -504,9 +539,11 @@ def _claim_lenet5(by: By) -> Dict[str, Any]:
             "(12 epochs) 99.43 ± 0.04 %, lenet5-fast (3 epochs) 99.19 ± 0.06 %",
             "measured": f"{_ms(acc('lenet', 'cosine'), 2, 100)} % (6 epochs), "
             f"{_ms(acc('lenet', 'fixed'), 2, 100)} % at a fixed lr",
-            "holds": "no: LeNet-5 does better than 98.2 %"
-            if _mean(acc("lenet", "cosine")) > 0.987
-            else "yes",
+            "holds": "yes"
+            if abs(_mean(acc("lenet", "cosine")) - 0.982) <= 0.002
+            else "no: LeNet-5 does better (and better still with its recipe)"
+            if _mean(acc("lenet", "cosine")) > 0.982
+            else "no: lower here",
             "seeds": len(cos),
         }
     return _missing(claim, "runs not finished")
@@ -620,16 +657,18 @@ def int8_row(measured: List[Dict[str, Any]], scaling: Sequence[Path]) -> Dict[st
             f"int8_scaling ({path.parent.name}, untrained zoo models): "
             + ", ".join(f"{r['model']} {r['speedup_p50']:.2f}x" for r in rows)
         )
-    smaller = min(m["smaller"] for m in measured)
-    speed = [m["speedup_p50"] for m in measured] + [r["speedup_p50"] for r in rows]
-    size_ok = smaller >= 0.70
-    speed_ok = min(speed) >= 3.0
-    verdict = (
-        "yes"
-        if size_ok and speed_ok
-        else f"size {'yes' if size_ok else 'no'}; speed "
-        + ("yes" if speed_ok else "only for some models" if max(speed) >= 3.0 else "no")
-    )
+    # the verdict rests on this script's own measurements; int8_scaling rows are context
+    # (they may come from another machine, named in the text)
+    lo, hi = min(m["smaller"] for m in measured), max(m["smaller"] for m in measured)
+    fast = [m["model"] for m in measured if m["speedup_p50"] >= 3.0]
+    size_txt = f"{100 * lo:.0f}-{100 * hi:.0f} % smaller" if hi > lo else f"{100 * lo:.0f} %"
+    if lo >= 0.70 and len(fast) == len(measured):
+        verdict = "yes"
+    else:
+        verdict = (
+            f"partly: size {size_txt} (float biases and Q/DQ scales stay); speed 3x only for "
+            f"{', '.join(fast) if fast else 'none'} of {', '.join(m['model'] for m in measured)}"
+        )
     return {
         "claim": claim,
         "definition": "ONNX file bytes and ONNX Runtime batch-1 p50, one thread, alternating "
@@ -690,6 +729,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     run = sub.add_parser("run", help="train and score the runs (skips finished ones)")
     run.add_argument("--shard", default="0/1", help="i/n: this process takes every n-th run")
     run.add_argument("--only", nargs="*", help="experiments to run (default: all)")
+    run.add_argument("--reverse", action="store_true", help="take the runs last to first")
     run.add_argument("--extra", nargs="*", help="more overrides (smoke tests: data.limit=200)")
     rep = sub.add_parser("report", help="score the claims from the finished runs")
     rep.add_argument("--out", help="write the JSON result here")
