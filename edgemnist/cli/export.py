@@ -179,6 +179,12 @@ def quantize_cmd(
         Optional[TorchQEngine],
         typer.Option("--engine", help="torch: quantized CPU engine (default: the platform's)."),
     ] = None,
+    api: Annotated[
+        Optional[str],
+        typer.Option(
+            "--api", help="torch: pt2e (torchao, maintained) or eager (torch.ao, deprecated)."
+        ),
+    ] = None,
     out: OutFileOpt = None,
     gate: GateOpt = 0.10,
     limit: LimitOpt = None,
@@ -213,6 +219,7 @@ def quantize_cmd(
             force=keep_failed,
             threads=threads,
             limit=limit,
+            api=api,
         )
         title = f"PyTorch INT8 ({'QAT' if qat_epochs else 'PTQ'}) of {model.name}"
     elif precision is QuantizePrecision.FP16:

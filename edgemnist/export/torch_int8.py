@@ -1,9 +1,26 @@
-"""PyTorch INT8 (the benchmark's "PyTorch INT8" row): eager-mode static quantization, optional QAT.
+"""PyTorch INT8 (the benchmark's "PyTorch INT8" row): PT2E or eager static quantization, QAT.
 
-This is the ONLY module that touches ``torch.ao.quantization``. That API (eager QuantStub /
-DeQuantStub, ``fuse_modules``, ``prepare``, ``convert``) still works in torch 2.13 but is
-deprecated; :func:`require_torch_ao` guards it by version and fails with a clear message once
-it is gone.
+Two APIs (``api=``), both gated the same way against the FP32 checkpoint:
+
+- ``"pt2e"``, the maintained one: ``torch.export`` -> torchao's ``prepare_pt2e`` /
+  ``prepare_qat_pt2e`` with ``X86InductorQuantizer`` (``ArmInductorQuantizer`` on ARM) ->
+  calibrate or fine-tune -> ``convert_pt2e`` -> ``torch.export.save``. In torch 2.13 the PT2E
+  entry points live only in torchao (``torch.ao.quantization.quantize_pt2e`` is gone);
+  torchao's wheel does not pin torch, so ``pip install --no-deps torchao`` keeps the installed
+  torch. It handles functional ops, so ``resnet18_cbam`` quantizes too. The converted graph is
+  a *reference* graph (quantize/dequantize ops around float kernels): it is accurate but fast
+  only once Inductor compiles it (``torch.compile``), which needs a C++ compiler and minutes
+  of compile time; run as is, it is much slower than FP32 (measured: benchmarks/README.md).
+  No deprecation warning comes from this path.
+- ``"eager"`` (``torch.ao.quantization`` QuantStub / ``fuse_modules`` / ``prepare`` /
+  ``convert``, stored as TorchScript): deprecated in torch 2.13 (both the eager API and
+  TorchScript warn), kept because it runs fbgemm/x86 INT8 kernels without a compiler, which is
+  what the benchmark's "PyTorch INT8" row measures. :func:`require_torch_ao` guards it by
+  version and fails with a clear message once it is gone.
+
+``api=None`` keeps ``"eager"`` while this torch still has it (its file is the one that runs
+fast without a compiler), else ``"pt2e"``; ``--api pt2e`` asks for the maintained path. The
+rest of this docstring describes the eager recipe.
 
 Recipe (post-training static quantization, PTQ):
 
@@ -30,18 +47,8 @@ Models that use functional ops on quantized tensors (``resnet18_cbam``: residual
 attention ``*``) cannot run in eager mode without rewriting them; they get a clear error:
 use the ONNX Runtime INT8 path for them.
 
-The maintained successor is PT2E quantization in torchao (``pip install torchao``)::
-
-    from torchao.quantization.pt2e.quantize_pt2e import prepare_pt2e, convert_pt2e
-    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
-        X86InductorQuantizer, get_default_x86_inductor_quantization_config)
-    ep = torch.export.export(model, (example,)).module()
-    quantizer = X86InductorQuantizer().set_global(get_default_x86_inductor_quantization_config())
-    prepared = prepare_pt2e(ep, quantizer); prepared(calibration_batch)
-    quantized = convert_pt2e(prepared)   # then torch.compile or torch.export.save
-
-It handles functional ops (so resnet18_cbam too) but runs fast only through ``torch.compile``
-(Inductor), which small ARM boards do not have; so the eager path stays the measured row here.
+Both kinds of file are named ``model.torch-int8.pt``; :func:`load_int8` tells them apart by
+content (a ``torch.export`` archive has an ``archive_format`` member).
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from __future__ import annotations
 import contextlib
 import platform
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from edgemnist.errors import BackendUnavailable, ConfigError
 from edgemnist.export.calibration import DEFAULT_SEED, DEFAULT_SIZE
@@ -58,6 +65,67 @@ from edgemnist.export.verify import DEFAULT_THRESHOLD
 
 PathLike = Union[str, Path]
 SUFFIX = ".torch-int8.pt"
+APIS = ("pt2e", "eager")
+
+
+def pt2e_available() -> Tuple[bool, str]:
+    """Whether torchao's PT2E quantization imports here, and why not. Never raises."""
+    try:
+        from torchao.quantization.pt2e import quantize_pt2e  # noqa: F401
+    except Exception as exc:  # ImportError, or a torchao built for another torch
+        return False, f"torchao PT2E not importable ({type(exc).__name__}: {str(exc)[:120]})"
+    return True, "torchao PT2E"
+
+
+def choose_api(api: Optional[str]) -> str:
+    """``api`` checked, or the default: ``eager`` while torch has it, else ``pt2e``.
+
+    Raises:
+        ConfigError: unknown api.
+        BackendUnavailable: ``pt2e`` asked for without torchao.
+    """
+    if api is None:
+        try:
+            require_torch_ao()
+            return "eager"
+        except BackendUnavailable:
+            api = "pt2e"
+    if api not in APIS:
+        raise ConfigError(f"unknown PyTorch quantization api {api!r}: choose {', '.join(APIS)}")
+    if api == "pt2e":
+        ok, why = pt2e_available()
+        if not ok:
+            raise BackendUnavailable(
+                f"{why}: pip install --no-deps torchao (keeps this torch), or use --api eager"
+            )
+    return api
+
+
+def is_export_archive(path: PathLike) -> bool:
+    """True for a ``torch.export.save`` archive (PT2E files); False for TorchScript or else."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(str(path)) as z:
+            return any(n.endswith("/archive_format") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def load_int8(path: PathLike) -> Any:
+    """Load a ``model.torch-int8.pt`` of either kind as a callable module (float in, float out)."""
+    import warnings
+
+    import torch
+
+    if is_export_archive(path):
+        with open(path, "rb") as f:  # a file object: by name, torch.export wants a .pt2 suffix
+            return torch.export.load(f).module()
+    with warnings.catch_warnings():
+        # TorchScript is deprecated but is what makes an eager-INT8 file self-contained
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = torch.jit.load(str(path), map_location="cpu")
+    return model.eval()
 
 
 def select_engine(preferred: Optional[str] = None) -> str:
@@ -180,34 +248,91 @@ def _train_images(limit: Optional[int]) -> Any:
     return normalize(images), labels
 
 
-def _qat(wrapped: Any, tq: Any, engine: str, epochs: int, limit: Optional[int], seed: int) -> None:
-    """Short quantization-aware fine-tune of ``wrapped`` (fused, QAT-prepared) in place."""
+def _fine_tune(
+    model: Any, epochs: int, limit: Optional[int], seed: int, on_step: Any = None
+) -> None:
+    """Adam (lr 1e-4, batch 128) on the train split for ``epochs``; ``on_step(step, total)``."""
     import torch
-    from torch.ao.nn.intrinsic import qat as nniqat
 
     images, labels = _train_images(limit)
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels.astype("int64"))
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(wrapped.parameters(), lr=1e-4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     batch = 128
     steps_per_epoch = (len(x_all) + batch - 1) // batch
     total = max(1, epochs * steps_per_epoch)
     step = 0
-    wrapped.train()
     for _ in range(epochs):
         order = torch.randperm(len(x_all), generator=gen)
         for start in range(0, len(x_all), batch):
             idx = order[start : start + batch]
-            loss = torch.nn.functional.cross_entropy(wrapped(x_all[idx]), y_all[idx])
+            loss = torch.nn.functional.cross_entropy(model(x_all[idx]), y_all[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
             step += 1
-            if step == int(total * 0.6):
-                wrapped.apply(tq.disable_observer)
-            if step == int(total * 0.8):
-                wrapped.apply(nniqat.freeze_bn_stats)
+            if on_step is not None:
+                on_step(step, total)
+
+
+def _qat(wrapped: Any, tq: Any, engine: str, epochs: int, limit: Optional[int], seed: int) -> None:
+    """Short quantization-aware fine-tune of ``wrapped`` (fused, QAT-prepared) in place."""
+    from torch.ao.nn.intrinsic import qat as nniqat
+
+    def freeze(step: int, total: int) -> None:
+        if step == int(total * 0.6):
+            wrapped.apply(tq.disable_observer)
+        if step == int(total * 0.8):
+            wrapped.apply(nniqat.freeze_bn_stats)
+
+    wrapped.train()
+    _fine_tune(wrapped, epochs, limit, seed, freeze)
     wrapped.eval()
+
+
+def _pt2e_quantizer(is_qat: bool) -> Tuple[Any, str]:
+    """torchao's Inductor quantizer for this CPU: x86 (default config) or ARM."""
+    machine = platform.machine().lower()
+    if machine.startswith(("arm", "aarch64")):
+        from torchao.quantization.pt2e.quantizer import arm_inductor_quantizer as aq
+
+        config = aq.get_default_arm_inductor_quantization_config(is_qat=is_qat)
+        return aq.ArmInductorQuantizer().set_global(config), "ArmInductorQuantizer"
+    from torchao.quantization.pt2e.quantizer import x86_inductor_quantizer as xq
+
+    config = xq.get_default_x86_inductor_quantization_config(is_qat=is_qat)
+    return xq.X86InductorQuantizer().set_global(config), "X86InductorQuantizer"
+
+
+def _pt2e(
+    model: Any, calib: Any, qat_epochs: int, qat_limit: Optional[int], seed: int
+) -> Tuple[Any, str]:
+    """PT2E PTQ (or QAT): the quantized ``torch.export.ExportedProgram`` and the quantizer name."""
+    import torch
+    from torchao.quantization.pt2e import move_exported_model_to_eval, move_exported_model_to_train
+    from torchao.quantization.pt2e.quantize_pt2e import (
+        convert_pt2e,
+        prepare_pt2e,
+        prepare_qat_pt2e,
+    )
+
+    example = (torch.from_numpy(calib.images[:2]),)  # batch 2: batch 1 would specialize
+    dynamic = ({0: torch.export.Dim.AUTO},)
+    quantizer, qname = _pt2e_quantizer(bool(qat_epochs))
+    if qat_epochs:
+        graph = torch.export.export(model.train(), example, dynamic_shapes=dynamic).module()
+        prepared = prepare_qat_pt2e(graph, quantizer)
+        move_exported_model_to_train(prepared)
+        _fine_tune(prepared, qat_epochs, qat_limit, seed)
+        move_exported_model_to_eval(prepared)
+    else:
+        graph = torch.export.export(model.eval(), example, dynamic_shapes=dynamic).module()
+        prepared = prepare_pt2e(graph, quantizer)
+        with torch.no_grad():
+            for start in range(0, calib.size, 100):
+                prepared(torch.from_numpy(calib.images[start : start + 100]))
+    converted = convert_pt2e(prepared)
+    return torch.export.export(converted, example, dynamic_shapes=dynamic), qname
 
 
 def export_torch_int8(
@@ -222,8 +347,9 @@ def export_torch_int8(
     force: bool = False,
     threads: Optional[int] = None,
     limit: Optional[int] = None,
+    api: Optional[str] = None,
 ) -> ExportResult:
-    """Quantize a checkpoint with PyTorch eager mode (PTQ, or QAT if ``qat_epochs``) and gate it.
+    """Quantize a checkpoint with PyTorch (PTQ, or QAT if ``qat_epochs``) and gate it.
 
     Args:
         checkpoint: ``model.pt``.
@@ -237,6 +363,8 @@ def export_torch_int8(
         force: keep the result even if it fails the gate.
         threads: torch threads.
         limit: gate on the first ``limit`` test images only (None: all 10 000).
+        api: ``pt2e`` (torchao, maintained) or ``eager`` (deprecated torch.ao); None: eager
+            while this torch has it, else pt2e.
 
     Returns:
         An :class:`~edgemnist.export.onnx_export.ExportResult`.
@@ -244,7 +372,7 @@ def export_torch_int8(
     Raises:
         CheckpointError: unreadable checkpoint or unknown model.
         ConfigError: the model uses ops eager quantization cannot run (e.g. resnet18_cbam).
-        BackendUnavailable: no torch.ao.quantization or no quantized engine here.
+        BackendUnavailable: no torchao/torch.ao.quantization or no quantized engine here.
         GateError: accuracy dropped by more than ``threshold`` (and not ``force``).
     """
     import copy
@@ -261,6 +389,12 @@ def export_torch_int8(
 
     if qat_epochs < 0:
         raise ConfigError(f"--qat-epochs must be >= 0, got {qat_epochs}")
+    api = choose_api(api)
+    if api == "pt2e":
+        return _export_pt2e(
+            Path(checkpoint), out, calib_size, seed, qat_epochs, qat_limit, threshold, force,
+            threads, limit,
+        )  # fmt: skip
     tq = require_torch_ao()
     checkpoint = Path(checkpoint)
     ckpt = load_checkpoint(checkpoint)
@@ -322,6 +456,7 @@ def export_torch_int8(
 
     quant: Dict[str, Any] = {
         "tool": "torch.ao.quantization (eager mode)",
+        "api": "eager",
         "mode": "qat" if qat_epochs else "ptq",
         "qat_epochs": qat_epochs,
         "qat_images": qat_limit,
@@ -343,6 +478,68 @@ def export_torch_int8(
         quantization=quant,
         calibration=None if qat_epochs else calib.record(),
         versions={"torch": str(torch.__version__)},
+    )
+    return ExportResult(out, write_manifest(out, manifest), manifest, report)
+
+
+def _export_pt2e(
+    checkpoint: Path,
+    out: Optional[PathLike],
+    calib_size: int,
+    seed: int,
+    qat_epochs: int,
+    qat_limit: Optional[int],
+    threshold: float,
+    force: bool,
+    threads: Optional[int],
+    limit: Optional[int],
+) -> ExportResult:
+    """The PT2E branch of :func:`export_torch_int8` (same arguments, same gate and manifest)."""
+    import torch
+
+    from edgemnist.atomic import atomic_path
+    from edgemnist.export.calibration import load_calibration
+    from edgemnist.export.onnx_export import _parity_record
+    from edgemnist.export.quantize_ort import _gate
+    from edgemnist.manifest import build_manifest, write_manifest
+    from edgemnist.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    out = Path(out) if out is not None else _default_out(checkpoint)
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    calib = load_calibration(calib_size, seed)
+    program, qname = _pt2e(model_from_checkpoint(ckpt), calib, qat_epochs, qat_limit, seed)
+    with atomic_path(out, suffix=SUFFIX) as tmp:
+        with open(tmp, "wb") as f:  # a file object: by name, torch.export wants a .pt2 suffix
+            torch.export.save(program, f)
+        report = _gate(tmp, checkpoint, out, threshold, force, threads, limit)
+    import torchao
+
+    quant: Dict[str, Any] = {
+        "tool": f"torchao PT2E ({qname})",
+        "api": "pt2e",
+        "mode": "qat" if qat_epochs else "ptq",
+        "qat_epochs": qat_epochs,
+        "qat_images": qat_limit,
+        "engine": None,
+        "weights": "int8 per-channel symmetric",
+        "activations": "uint8 per-tensor affine",
+        "storage": "torch.export",
+        "runtime": "reference graph (quantize/dequantize around float ops) unless torch.compile",
+    }
+    manifest = build_manifest(
+        out,
+        "torch-int8",
+        "int8",
+        source=checkpoint,
+        model={"name": ckpt["model"]["name"], "args": ckpt["model"].get("args", {})},
+        test_accuracy=report.accuracy,
+        reference_accuracy=report.reference_accuracy,
+        parity=_parity_record(report),
+        quantization=quant,
+        calibration=None if qat_epochs else calib.record(),
+        versions={"torch": str(torch.__version__), "torchao": str(torchao.__version__)},
     )
     return ExportResult(out, write_manifest(out, manifest), manifest, report)
 

@@ -14,7 +14,6 @@ torch is imported in :meth:`TorchRunner._load`, never at module top (device-side
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, ClassVar, Optional, Tuple, Union
 
@@ -96,18 +95,16 @@ class TorchRunner(Runner):
 
             engine = select_engine((manifest or {}).get("quantization", {}).get("engine"))
             torch.backends.quantized.engine = engine
-            try:
-                with warnings.catch_warnings():
-                    # TorchScript is deprecated but is what makes the file self-contained
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    model = torch.jit.load(str(path), map_location="cpu")
+            from edgemnist.export.torch_int8 import load_int8
+
+            try:  # TorchScript (eager INT8) or a torch.export archive (PT2E INT8)
+                model = load_int8(path)
             except Exception as exc:
                 first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise ArtifactError(
                     f"{path}: not a PyTorch INT8 model ({first[:160]}): make one with "
                     "`edgemnist quantize CHECKPOINT --backend torch`"
                 ) from None
-            model.eval()
         self._model = model
         self._torch = torch
         self.info.update(

@@ -59,6 +59,21 @@ def test_plain_cnn_keeps_nothing_float():
     assert float_islands(helper.make_model(graph)) == []
 
 
+def test_a_conv_over_one_input_channel_stays_float():
+    nodes = [
+        helper.make_node("Conv", ["x", "Ws"], ["a"], name="stem"),
+        helper.make_node("Conv", ["a", "W0"], ["out"], name="body"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "stem",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 8, 8])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [_w("Ws", (4, 1, 3, 3)), _w("W0", (4, 4, 1, 1))],
+    )
+    assert float_islands(helper.make_model(graph)) == ["stem"]
+
+
 def test_placement_counts_qdq_and_sides():
     scale = numpy_helper.from_array(np.array(0.1, np.float32), "s")
     zp = numpy_helper.from_array(np.array(0, np.uint8), "z")
