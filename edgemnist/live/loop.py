@@ -454,31 +454,48 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1].strip() if lines else ''}"
 
 
-@contextlib.contextmanager
-def stop_on_signals(loop: LiveLoop) -> Iterator[None]:
-    """SIGTERM and the first Ctrl-C stop ``loop`` cleanly; a second Ctrl-C interrupts at once.
+class StartupInterrupted(Exception):
+    """SIGTERM arrived before the loop started: unwind (closing what was opened) and stop."""
 
-    Only in the main thread (Python delivers signals there); elsewhere a no-op. The previous
-    handlers are restored on exit.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
-    def on_term(signum: int, _frame: Any) -> None:
-        loop.stop("SIGTERM")
+class SignalStop:
+    """Where :func:`stop_on_signals` sends a signal: the loop once it runs (``loop``), or an
+    exception that unwinds the start-up while there is none yet."""
 
-    def on_int(signum: int, _frame: Any) -> None:
-        if loop.stopping:
+    def __init__(self, loop: Optional[LiveLoop] = None) -> None:
+        self.loop = loop
+
+    def on_term(self, signum: int, _frame: Any) -> None:
+        if self.loop is None:
+            raise StartupInterrupted("SIGTERM")
+        self.loop.stop("SIGTERM")
+
+    def on_int(self, signum: int, _frame: Any) -> None:
+        if self.loop is None or self.loop.stopping:
             raise KeyboardInterrupt
-        loop.stop("Ctrl-C")
+        self.loop.stop("Ctrl-C")
 
+
+@contextlib.contextmanager
+def stop_on_signals(loop: Optional[LiveLoop] = None) -> Iterator[SignalStop]:
+    """SIGTERM and the first Ctrl-C stop the loop cleanly; a second Ctrl-C interrupts at once.
+
+    Before a loop is set (``with stop_on_signals() as s: ...; s.loop = loop``), SIGTERM raises
+    :class:`StartupInterrupted` and Ctrl-C ``KeyboardInterrupt``, so a stop while the camera
+    or the model is still opening unwinds and closes what was opened (a ``gst-launch`` child
+    would otherwise outlive the process and keep the camera busy). Only in the main thread
+    (Python delivers signals there); elsewhere a no-op. The previous handlers are restored.
+    """
+    target = SignalStop(loop)
+    if threading.current_thread() is not threading.main_thread():
+        yield target
+        return
     previous = {
-        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
-        signal.SIGINT: signal.signal(signal.SIGINT, on_int),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, target.on_term),
+        signal.SIGINT: signal.signal(signal.SIGINT, target.on_int),
     }
     try:
-        yield
+        yield target
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -546,42 +563,21 @@ def run_live(
     Returns:
         The summary (see :meth:`LiveLoop.summary`), with ``outputs``.
     """
-    from edgemnist.live.capture import Capture
-    from edgemnist.live.sources import make_source
-    from edgemnist.runners.open import open_runner
-
-    with contextlib.ExitStack() as stack:
-        runner = open_runner(config.artifact, backend=config.backend, **config.runner_options)
-        stack.enter_context(runner)  # loads
-        warm_up(runner)
-        src = source if source is not None else make_source(config.source, **config.source_options)
-        sinks, outputs = _open_sinks(config, src, stack)
-        capture = Capture(src)
-        capture.start()
-        stack.callback(capture.stop)
-        info: Dict[str, Any] = {
-            "source": config.source,
-            "model": str(config.artifact),
-            "backend": runner.info.get("backend", getattr(runner, "name", "?")),
-        }
-        loop = LiveLoop(
-            capture,
-            (stages or default_stages)(runner),
-            sinks,
-            roi=config.roi,
-            frames=config.frames,
-            duration=config.duration,
-            on_status=on_status,
-            info=info,
-        )
+    with stop_on_signals() as signals, contextlib.ExitStack() as stack:
+        try:
+            loop, runner, src, capture, sinks, outputs = _start(config, stages, source, stack)
+        except StartupInterrupted:
+            return {"source": config.source, "model": str(config.artifact), "frames": 0,
+                    "stopped_by": "SIGTERM before the first frame"}  # fmt: skip
+        signals.loop = loop  # from here on a signal stops the loop instead of unwinding
+        loop.on_status = on_status
         if on_start is not None:
-            start = dict(info)
+            start = dict(loop.info)
             start["runner"] = dict(runner.info)
             start["fallback_reason"] = getattr(runner, "fallback_reason", None)
             start["web_url"] = outputs.get("web")
             on_start(start)
-        with stop_on_signals(loop):
-            summary = loop.run()
+        summary = loop.run()
         capture.stop()
         summary["source_info"] = _describe(src)
         summary["runner"] = dict(runner.info)
@@ -594,6 +590,42 @@ def run_live(
         outputs["digits_saved"] = len(list(Path(config.save_digits or ".").glob("*.png")))
     summary["outputs"] = outputs
     return summary
+
+
+def _start(
+    config: LiveConfig,
+    stages: Optional[Callable[[Any], Stages]],
+    source: Any,
+    stack: contextlib.ExitStack,
+) -> Tuple[LiveLoop, Any, Any, Any, Sinks, Dict[str, Any]]:
+    """Open the model, the sinks and the source (each close registered on ``stack``)."""
+    from edgemnist.live.capture import Capture
+    from edgemnist.live.sources import make_source
+    from edgemnist.runners.open import open_runner
+
+    runner = open_runner(config.artifact, backend=config.backend, **config.runner_options)
+    stack.enter_context(runner)  # loads
+    warm_up(runner)
+    src = source if source is not None else make_source(config.source, **config.source_options)
+    sinks, outputs = _open_sinks(config, src, stack)
+    capture = Capture(src)
+    stack.callback(capture.stop)
+    capture.start()
+    info: Dict[str, Any] = {
+        "source": config.source,
+        "model": str(config.artifact),
+        "backend": runner.info.get("backend", getattr(runner, "name", "?")),
+    }
+    loop = LiveLoop(
+        capture,
+        (stages or default_stages)(runner),
+        sinks,
+        roi=config.roi,
+        frames=config.frames,
+        duration=config.duration,
+        info=info,
+    )
+    return loop, runner, src, capture, sinks, outputs
 
 
 def _describe(src: Any) -> Dict[str, Any]:

@@ -55,14 +55,38 @@ class LiveProcess:
             text=True,
         )
         self.err_lines: List[str] = []
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
+        self._out: List[str] = []
+        # both pipes are drained by threads (never by communicate(), which would race them)
+        self._readers = [
+            threading.Thread(target=self._read_stderr, daemon=True),
+            threading.Thread(target=self._read_stdout, daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
         self.stdout = ""
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
             self.err_lines.append(line.rstrip("\n"))
+
+    def _read_stdout(self) -> None:
+        assert self.proc.stdout is not None
+        self._out.append(self.proc.stdout.read())
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the exit (kill it after ``timeout`` s and fail); collect stdout."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"live did not exit within {timeout} s: {self.stderr[-2000:]}")
+        finally:
+            for t in self._readers:
+                t.join(10)
+            self.stdout = "".join(self._out)
+        return self.proc.returncode
 
     def wait_for_line(self, prefix: str, timeout: float = 90.0) -> str:
         """The first stderr line starting with ``prefix`` (fails if the child exits first)."""
@@ -72,7 +96,7 @@ class LiveProcess:
                 if line.startswith(prefix):
                     return line
             if self.proc.poll() is not None:
-                self._reader.join(2)
+                self._readers[0].join(2)
                 break
             time.sleep(0.05)
         pytest.fail(f"no line {prefix!r} from live (rc {self.proc.poll()}): {self.stderr[-3000:]}")
@@ -85,11 +109,4 @@ class LiveProcess:
         """Send ``sig``, wait for the exit, collect stdout; returns the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        try:
-            self.stdout, _ = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.stdout, _ = self.proc.communicate()
-            pytest.fail(f"live did not stop within {timeout} s of signal {sig}")
-        self._reader.join(5)
-        return self.proc.returncode
+        return self.wait(timeout)

@@ -35,13 +35,7 @@ def model(tiny_checkpoint: Path, mnist_dir: Path, tmp_path_factory) -> Path:
 def run(args: List[str], mnist_dir: Path, timeout: float = 120) -> LiveProcess:
     """Run ``live`` to completion (bounded by --frames/--duration or the source's end)."""
     p = LiveProcess(args, mnist_dir)
-    try:
-        p.stdout, _ = p.proc.communicate(timeout=timeout)
-    finally:
-        if p.proc.poll() is None:
-            p.proc.kill()
-            p.proc.communicate()
-    p._reader.join(5)
+    p.wait(timeout)
     return p
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import List, Optional
 
 import numpy as np
@@ -22,6 +23,7 @@ from edgemnist.live.loop import (
     LiveLoop,
     Sinks,
     Stages,
+    StartupInterrupted,
     frame_problem,
     parse_roi,
     reading_order,
@@ -194,6 +196,19 @@ def test_sigterm_stops_the_loop_cleanly_and_handlers_are_restored() -> None:
         summary = loop.run()
     assert summary["stopped_by"] == "SIGTERM"
     assert summary["frames"] in (5, 6)  # the current frame is finished, then the loop ends
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_before_the_loop_exists_unwinds_the_start_up() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_on_signals() as signals:
+        with pytest.raises(StartupInterrupted):
+            os.kill(os.getpid(), signal.SIGTERM)  # the camera is still opening
+            time.sleep(5)  # the handler raises at the next bytecode, long before this ends
+        loop = LiveLoop(ScriptedCapture([frame(0)]), stages())
+        signals.loop = loop
+        os.kill(os.getpid(), signal.SIGTERM)  # now the loop runs: a clean stop instead
+        assert loop.stopping and loop.stop_reason == "SIGTERM"
     assert signal.getsignal(signal.SIGTERM) is before
 
 
