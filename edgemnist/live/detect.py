@@ -364,7 +364,12 @@ def _split_groups(
         n = max(2, int(round(g["w"] / (0.75 * g["h"]))))
         lo, hi = int(g["w"] * (0.5 / n + 0.1)), int(g["w"] * (1 - 0.5 / n - 0.1)) + 1
         lo, hi = max(1, lo), min(g["w"] - 1, max(hi, lo + 1))
-        cut = lo + int(np.argmin(cols[lo:hi]))
+        # where two digits touch, the cut crosses one or two strokes, never three (the middle
+        # of a wide 3 or 8). (A hole test would spare a wide 0, but touching digits close
+        # holes of the same size between them.)
+        starts = np.count_nonzero(np.diff(sub.astype(np.int8), axis=0) == 1, axis=0) + sub[0]
+        allowed = np.where(starts[lo:hi] <= 2, cols[lo:hi], np.inf)
+        cut = lo + int(np.argmin(allowed))
         halves = []
         for a, b in ((0, cut), (cut, g["w"])):
             part = sub[:, a:b]
@@ -386,7 +391,8 @@ def _split_groups(
             )
         # a real cut leaves two digit-sized parts at a thin neck; a wide 7 or 2 does not
         nonzero = cols[cols > 0]
-        neck = cols[cut] <= p.split_neck * float(np.median(nonzero)) if nonzero.size else False
+        neck = bool(np.isfinite(allowed).any()) and nonzero.size > 0
+        neck = neck and cols[cut] <= p.split_neck * float(np.median(nonzero))
         if len(halves) == 2 and neck and all(hf["h"] >= 0.55 * g["h"] for hf in halves):
             todo.extend(halves)
         else:

@@ -64,7 +64,7 @@ class TrackParams:
     #: in a row that confidently (>= ``doubt_confidence``) say one other digit: a confident
     #: contradiction is likelier a new digit in the same place than a misread
     doubt_reads: int = 1
-    doubt_confidence: float = 0.9
+    doubt_confidence: float = 0.75
 
 
 class _Track:

@@ -55,7 +55,7 @@ def test_one_misread_never_shows_a_wrong_digit() -> None:
     for i in range(5):
         tracker.update(reads((box, 4, 0.99)), t=i)
     # an unsure misread is outvoted
-    (tr,) = tracker.update(reads((box, 9, 0.8)), t=5)
+    (tr,) = tracker.update(reads((box, 9, 0.7)), t=5)
     assert tr.stable and tr.digit == 4
     # a confident one withdraws the answer (never shows 9) until 4 wins again
     states = [tracker.update(reads((box, 9, 0.99)), t=6)[0]]
