@@ -169,6 +169,17 @@ def test_alert_while_the_source_reconnects() -> None:
     assert loop.status()["state"] == "running"
 
 
+def test_a_stale_reconnecting_state_is_not_shown_while_frames_arrive() -> None:
+    # a watchdog tripped by one slow read may leave "reconnecting" behind while frames flow
+    cap = ScriptedCapture([frame(0)], state="reconnecting: no frame for 5 s")
+    clock = [100.0]
+    loop = LiveLoop(cap, stages(), frames=1, clock=lambda: clock[0])
+    loop.run()  # the frame arrives at t=100
+    assert loop.source_state() == "running" and loop.alert() is None
+    clock[0] = 102.0  # two seconds without a frame: the state is believed again
+    assert loop.source_state().startswith("reconnecting") and loop.alert() is not None
+
+
 def test_stop_from_another_thread() -> None:
     class Endless(ScriptedCapture):
         def get(self, timeout: float) -> Optional[Frame]:
