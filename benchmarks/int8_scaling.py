@@ -177,7 +177,7 @@ def main(argv: List[str] | None = None) -> int:
             row["pays"] = row["speedup_p50"] >= PAYS
             rows.append(row)
             extra = (
-                f"  FP32 {row['fp32_accuracy']:.2f} % INT8 {row['int8_accuracy']:.2f} %"
+                f"  FP32 {100 * row['fp32_accuracy']:.2f} % INT8 {100 * row['int8_accuracy']:.2f} %"
                 if row["trained"]
                 else ""
             )
