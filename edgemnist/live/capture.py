@@ -228,6 +228,8 @@ class Capture:
                         continue
                 wait, failures = self.backoff[0], 0
                 self._stall_reason = None
+                # frames flow again: a watchdog alarm raised during a slow read is over
+                self.state = RUNNING
                 self.frames += 1
                 if self.realtime and not src.live and src.fps > 0:
                     paced += 1  # pace on the source's own clock: frame n is due at t0 + n / fps
@@ -237,6 +239,8 @@ class Capture:
                         break
                     if delay < -1.0:  # far behind (a pause): restart the clock, do not burst
                         t0, paced = time.monotonic(), 0
+                    # the frame "arrives" when it is due: its age must not include the pacing
+                    frame.t_capture = time.monotonic()
                 self._put(frame)
                 # a stall is counted from when the reader wants a frame again, so a slow
                 # consumer (back-pressure) never looks like a dead source

@@ -75,6 +75,10 @@ class ScriptedSource(Source):
         if step == "block":
             self._unblock.wait()
             raise SourceError("interrupted")
+        if step == "slow":  # a read that only returns once the watchdog prods it
+            self._unblock.wait()
+            self._unblock.clear()
+            step = "frame"
         if step == "stop":  # made frames so far are all there will be, until interrupted
             self._unblock.wait()
             raise SourceError("interrupted")
@@ -122,6 +126,27 @@ def test_realtime_file_is_newest_wins_and_accounts_for_every_frame():
             time.sleep(0.003)  # a slow consumer
     assert got == sorted(got) and cap.frames == 60
     assert len(got) + cap.dropped == 60  # each frame is either consumed or counted as dropped
+
+
+def test_a_paced_frame_is_stamped_when_it_is_due_not_when_it_was_read():
+    # age at result must not include the pacing wait: frame k is due at t0 + (k + 1) / fps
+    fps = 50.0
+    src = ScriptedSource(["frame"] * 5 + ["end"], live=False, fps=fps, realtime=True)
+    t_before = time.monotonic()
+    got = []
+    with Capture(src, **FAST) as cap:
+        while (f := cap.get(timeout=5)) is not None:
+            got.append(f)
+    assert got
+    for f in got:
+        assert f.t_capture >= t_before + (f.index + 1) / fps
+
+
+def test_state_returns_to_running_when_frames_flow_after_a_watchdog_alarm():
+    src = ScriptedSource(["frame", "slow", "frame", "frame"], after="stop")
+    with Capture(src, stall_timeout=0.05, **FAST) as cap:
+        wait_for(lambda: cap.frames == 4)
+        assert cap.state == "running"
 
 
 def test_a_failing_read_reopens_with_backoff():
