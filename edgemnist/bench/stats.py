@@ -13,6 +13,7 @@ from typing import Dict, List, Sequence
 #: a coefficient of variation above this gets a warning in reports
 CV_WARN = 0.25
 
+
 def percentile(sorted_samples: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0..100) of already sorted samples, linearly interpolated.
 
