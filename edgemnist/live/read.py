@@ -96,7 +96,7 @@ def prepare_crops(image: Optional[np.ndarray], detections: Sequence[Detection]) 
 
     Returns:
         One 28x28 white-on-black digit per detection, in order; an all-zero image where no
-        usable ink was found (:func:`read_digits` reports those as unknown without running
+        usable ink was found (:func:`classify_batch` reports those as unknown without running
         them).
     """
     out = np.zeros((len(detections), 28, 28), np.uint8)
@@ -133,7 +133,8 @@ def classify_batch(
 
     Returns:
         ``[(digit or None, confidence), ...]`` in input order; confidence is the best class's
-        softmax probability.
+        softmax probability. All-zero images (no usable ink) are ``(None, 0.0)`` and are not
+        sent to the model.
 
     Notes:
         An engine limited to a smaller batch (batch-1 TensorRT plans) is run in chunks of its
@@ -145,10 +146,13 @@ def classify_batch(
     digits = np.asarray(digits)
     if digits.ndim != 3 or digits.shape[1:] != (28, 28):
         raise InputError(f"digits have shape {digits.shape}, expected (N, 28, 28)")
-    n = len(digits)
+    # all-zero images are detections without usable ink (see prepare_crops): unknown, unrun
+    usable = np.nonzero(digits.reshape(len(digits), 28 * 28).any(axis=1))[0]
+    answers: List[Tuple[Optional[int], float]] = [(None, 0.0)] * len(digits)
+    n = len(usable)
     if n == 0:
-        return []
-    x = normalize(digits).astype(np.float32)
+        return answers
+    x = normalize(digits[usable]).astype(np.float32)
     limit, fixed = batch_limit(runner)
     if limit is None or n <= limit and not fixed:
         logits = runner.infer(x)
@@ -166,9 +170,9 @@ def classify_batch(
     probs = softmax(logits)
     best = probs.argmax(axis=1)
     conf = probs[np.arange(n), best]
-    return [
-        (int(b) if c >= threshold else None, float(c)) for b, c in zip(best.tolist(), conf.tolist())
-    ]
+    for i, b, c in zip(usable.tolist(), best.tolist(), conf.tolist()):
+        answers[i] = (int(b) if c >= threshold else None, float(c))
+    return answers
 
 
 def read_digits(
@@ -194,10 +198,8 @@ def read_digits(
     """
     if digits is None:
         digits = prepare_crops(image, detections)
-    usable = np.nonzero(digits.reshape(len(digits), -1).any(axis=1))[0] if len(digits) else []
-    answers = classify_batch(runner, digits[usable], threshold) if len(usable) else []
-    reads = [Read(box=d.box, digit=None, confidence=0.0) for d in detections]
-    for i, (digit, conf) in zip(usable, answers):
-        reads[int(i)].digit = digit
-        reads[int(i)].confidence = conf
-    return reads
+    answers = classify_batch(runner, digits, threshold)
+    return [
+        Read(box=d.box, digit=digit, confidence=conf)
+        for d, (digit, conf) in zip(detections, answers)
+    ]

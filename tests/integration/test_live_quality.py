@@ -134,3 +134,17 @@ def test_benchmark_report_has_numbers_method_and_fingerprint(
     assert report["runner"]["threads"] == 1
     assert "IoU >= 0.3" in report["method"]
     assert "| detect |" in bench.markdown(report)
+
+
+def test_digits_without_ink_are_unknown_and_not_run(tiny_onnx, mnist_env) -> None:
+    from edgemnist.data.mnist import load_split
+
+    images, _ = load_split("test")
+    digits = np.concatenate([images[:2], np.zeros((1, 28, 28), np.uint8), images[2:3]])
+    with open_runner(tiny_onnx, threads=1) as runner:
+        spy = CountingRunner(runner)
+        answers = classify_batch(spy, digits, threshold=0.0)
+        assert classify_batch(spy, np.zeros((0, 28, 28), np.uint8)) == []
+    assert spy.batches == [3]
+    assert answers[2] == (None, 0.0)
+    assert all(isinstance(d, int) for d, _ in answers[:2] + answers[3:])
