@@ -10,12 +10,12 @@ steps (Otsu, polarity, component choice) run again per crop.
 for a fixed or smaller batch get chunks instead (see :func:`batch_limit`). A digit whose best
 class has a probability below ``threshold`` is reported as unknown (None).
 
-Why 0.6 by default: below it the softmax gives no class a clear majority (the best class is
-at most 0.6 and the runner-up close behind), the typical output for a smudge, half a digit
-from a bad split or a digit the pen made ambiguous. It is deliberately lenient: one frame's
-answer is only a vote, and the tracker (3 agreeing reads of 5) does the filtering. With the
-``edge`` model on ``benchmarks/live_quality.py``'s default stream 0.58 % of matched reads fell
-below it and stable reads were 99.39 % right; raise it to trade unknowns for misreads.
+Why 0.6 by default: below it no class has a clear majority of the softmax, the typical output
+for a smudge, half a digit from a bad split or a digit the pen made ambiguous. It is
+deliberately lenient: one frame's answer is only a vote, and the tracker (3 agreeing reads of
+5) does the filtering. With the ``edge`` model on ``benchmarks/live_quality.py``'s default
+stream 0.58 % of matched reads fell below it and stable reads were 99.39 % right; raise it to
+trade misreads for unknowns.
 
 Example:
     >>> reads = read_digits(runner, frame, detect_digits(frame))  # doctest: +SKIP
