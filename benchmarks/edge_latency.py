@@ -81,6 +81,21 @@ SHAPES: List[Tuple[str, Dict[str, Any]]] = [
         {"stem": 16, "blocks": [[32, 2, "conv"], [32, 1, "conv"], [16, 1, "conv"]]},
     ),
     (
+        "5x5 s2 16 | 32 s2, 32, 32, 16",
+        {
+            "stem": 16,
+            "blocks": [[32, 2, "conv"], [32, 1, "conv"], [32, 1, "conv"], [16, 1, "conv"]],
+        },
+    ),
+    (
+        "5x5 s2 16 | 32 s2, res 32, res 32, 8",
+        {
+            "stem": 16,
+            "blocks": [[32, 2, "conv"], [32, 1, "conv"], [32, 1, "conv"], [8, 1, "conv"]],
+            "residual": True,
+        },
+    ),
+    (
         "5x5 s2 16 | 24 s2, 24, 24, 8 (v3 with a 16-channel stem)",
         {"stem": 16, "blocks": [[24, 2, "conv"], [24, 1, "conv"], [24, 1, "conv"], [8, 1, "conv"]]},
     ),
@@ -195,6 +210,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--budget-s", type=float, default=0.3, help="seconds per row per round")
     parser.add_argument("--onnx", action="append", default=[], help="LABEL=PATH (trained files)")
+    parser.add_argument(
+        "--int8", action="store_true", help="also time each shape's INT8 (edgemnist quantize)"
+    )
     parser.add_argument("--out", help="write the JSON result here")
     args = parser.parse_args(argv)
 
@@ -211,6 +229,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         stats = summary(build_model("edge", **shape))
         rows.append((label, path, "all"))
         info[label] = {"args": shape, "trained": False, **stats}
+        if args.int8:
+            from edgemnist.export.quantize_ort import quantize_onnx
+
+            q = quantize_onnx(path, force=True, limit=200, threads=1).path
+            rows.append((f"{label}, INT8", q, "all"))
+            info[f"{label}, INT8"] = {"args": shape, "trained": False, "precision": "int8", **stats}
         if i == 0:  # what ORT's optimization levels are worth on the shipped shape
             for level in ("basic", "extended"):
                 lab = f"{label} [graph_opt={level}]"
