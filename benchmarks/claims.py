@@ -20,6 +20,12 @@ Experiments (``EXPERIMENTS``; a run is one experiment arm at one seed):
   on half the images, no other augmentation). The same runs give LeNet-5's accuracy, the
   confusion pairs, and the focal-loss measurement (below).
 
+``report`` scores the claims from the finished runs and measures the INT8 claim itself: the
+seed-0 LeNet-5 and vgg_bn go through the package's ``export_onnx`` and ``quantize_onnx`` and are
+timed FP32 against INT8 at batch 1 on one thread in alternating rounds (ONNX file sizes for
+"smaller"); a committed ``int8-scaling.json`` is quoted beside them as context, naming its
+machine.
+
 The two comparison models that are not in the zoo (``cnn2``, ``resnet18_plain``) are added to
 the registry of this process only.
 
