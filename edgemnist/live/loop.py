@@ -110,22 +110,10 @@ def default_stages(runner: Any, detect_params: Any = None, track_params: Any = N
 
 
 def reading_order(reads: Sequence[Read]) -> List[Read]:
-    """Reads sorted line by line (top to bottom), left to right within a line.
+    """Reads in reading order: the lines of the reading string (:func:`track.reading_lines`)."""
+    from edgemnist.live.track import reading_lines
 
-    Two boxes are on one line when their vertical centres differ by less than half the taller
-    box's height (so a number written slightly slanted still reads left to right).
-    """
-    rows: List[List[Read]] = []
-    for r in sorted(reads, key=lambda r: r.box[1] + r.box[3] / 2.0):
-        cy = r.box[1] + r.box[3] / 2.0
-        if rows:
-            last = rows[-1]
-            ref = last[-1]
-            if abs(cy - (ref.box[1] + ref.box[3] / 2.0)) < max(ref.box[3], r.box[3]) / 2.0:
-                last.append(r)
-                continue
-        rows.append([r])
-    return [r for row in rows for r in sorted(row, key=lambda r: r.box[0])]
+    return [r for line in reading_lines(reads) for r in line]
 
 
 def frame_problem(image: Any) -> Optional[str]:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Deque, Dict, List, Optional, Protocol, Sequence, Tuple, TypeVar
 
 from edgemnist.live.types import Box, Read, TrackState
 
@@ -267,6 +267,39 @@ class Tracker:
             tr.confidence = votes.get(tr.digit, 0.0) / n if n else 0.0
 
 
+class _Boxed(Protocol):
+    box: Box
+
+
+B = TypeVar("B", bound=_Boxed)
+
+
+def reading_lines(items: Sequence[B]) -> List[List[B]]:
+    """Anything with a ``box`` grouped into lines of text, in reading order.
+
+    One rule for the reading string, the JSONL order and the view: a box joins the line whose
+    last box it overlaps most vertically (at least half the smaller height), walking left to
+    right, so a slightly tilted line stays one line; lines are sorted by their mean centre,
+    boxes in a line left to right.
+    """
+    lines: List[List[B]] = []
+    for it in sorted(items, key=lambda t: t.box[0]):
+        y0, y1 = it.box[1], it.box[1] + it.box[3]
+        best, best_overlap = None, 0.0
+        for line in lines:
+            last = line[-1]
+            ly0, ly1 = last.box[1], last.box[1] + last.box[3]
+            overlap = (min(y1, ly1) - max(y0, ly0)) / float(max(1, min(it.box[3], last.box[3])))
+            if overlap > best_overlap:
+                best, best_overlap = line, overlap
+        if best is not None and best_overlap >= 0.5:
+            best.append(it)
+        else:
+            lines.append([it])
+    lines.sort(key=lambda line: sum(t.box[1] + t.box[3] / 2.0 for t in line) / len(line))
+    return lines
+
+
 def reading(tracks: Sequence[TrackState], unknown: str = "?") -> str:
     """The digits in reading order: lines top to bottom, left to right, lines split by a space.
 
@@ -279,21 +312,7 @@ def reading(tracks: Sequence[TrackState], unknown: str = "?") -> str:
         stable are left out (too new to say anything).
     """
     shown = [t for t in tracks if t.stable or t.age >= 3]
-    lines: List[List[TrackState]] = []
-    for tr in sorted(shown, key=lambda t: t.box[0]):
-        y0, y1 = tr.box[1], tr.box[1] + tr.box[3]
-        best, best_overlap = None, 0.0
-        for line in lines:
-            last = line[-1]
-            ly0, ly1 = last.box[1], last.box[1] + last.box[3]
-            overlap = (min(y1, ly1) - max(y0, ly0)) / float(max(1, min(tr.box[3], last.box[3])))
-            if overlap > best_overlap:
-                best, best_overlap = line, overlap
-        if best is not None and best_overlap >= 0.5:
-            best.append(tr)
-        else:
-            lines.append([tr])
-    lines.sort(key=lambda line: sum(t.box[1] + t.box[3] / 2.0 for t in line) / len(line))
+    lines = reading_lines(shown)
     return " ".join(
         "".join(str(t.digit) if t.stable and t.digit is not None else unknown for t in line)
         for line in lines

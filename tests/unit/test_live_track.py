@@ -185,3 +185,22 @@ def test_stream_score_reports_a_stable_misread() -> None:
             "track": 3,
         }
     ]
+
+
+def test_jsonl_order_and_reading_string_share_one_line_rule():
+    # a staircase: chaining by vertical centres makes one line of A, C, B; by overlap with the
+    # line's last box (left to right) A and B are one line and C is below. Whatever the rule,
+    # the JSONL order and the reading string must agree.
+    from edgemnist.live.loop import reading_order
+    from edgemnist.live.track import reading
+    from edgemnist.live.types import Read, TrackState
+
+    boxes = [(10, 100, 20, 40), (200, 118, 20, 40), (100, 136, 20, 40)]
+    digits = [1, 2, 3]
+    reads = [Read(box=b, digit=d, confidence=0.9) for b, d in zip(boxes, digits)]
+    tracks = [
+        TrackState(id=i, box=b, digit=d, confidence=0.9, stable=True, age=5)
+        for i, (b, d) in enumerate(zip(boxes, digits))
+    ]
+    ordered = "".join(str(r.digit) for r in reading_order(reads))
+    assert ordered == reading(tracks).replace(" ", "")
