@@ -244,7 +244,7 @@ def _filter_pieces(
     keep &= h <= p.max_height_frac * wh
     keep &= w <= 0.95 * ww
     keep &= w <= p.max_flat_aspect * np.maximum(h, 1) * 2  # groups are checked again below
-    out = []
+    out: List[Dict[str, Any]] = []
     for i in np.nonzero(keep)[0]:
         out.append(
             {
@@ -256,7 +256,7 @@ def _filter_pieces(
                 "area": int(area[i]),
             }
         )
-    out.sort(key=lambda c: -c["area"])
+    out.sort(key=lambda c: -int(c["area"]))
     return out[: 4 * p.max_detections]
 
 

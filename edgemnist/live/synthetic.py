@@ -255,7 +255,9 @@ class SyntheticCamera:
             image = cv2.add(image, noise, dtype=cv2.CV_8U)
         if o.jpeg:
             ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(o.jpeg)])
-            image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            if ok and decoded is not None:  # an encoder that fails leaves the frame as it was
+                image = decoded
         truth = []
         for k, d in enumerate(sheet.digits):
             pts = cv2.perspectiveTransform(d.hull, H).reshape(-1, 2)
@@ -427,8 +429,8 @@ class SyntheticCamera:
         # safe area in reference-view pixels: motion moves points by up to ~12 % of the frame
         x0, x1 = 0.16 * o.width, 0.84 * o.width
         y0, y1 = 0.16 * o.height, 0.84 * o.height
-        lo, hi = o.size
-        hi = min(hi, int(0.5 * (y1 - y0)))
+        lo, hi = float(o.size[0]), float(o.size[1])
+        hi = min(hi, float(int(0.5 * (y1 - y0))))
         lo = min(lo, hi)
         for _ in range(200):
             height = rng.uniform(lo, hi)
@@ -439,7 +441,7 @@ class SyntheticCamera:
                 return [self._finish(d, mx, my) for d in placed]
             hi = max(lo, 0.9 * hi)
         raise ConfigError(
-            f"synthetic: cannot fit {n} digits of {lo}-{hi} px in {o.width}x{o.height}: "
+            f"synthetic: cannot fit {n} digits of {lo:g}-{hi:g} px in {o.width}x{o.height}: "
             "use a larger frame, fewer digits or a smaller size"
         )
 

@@ -74,7 +74,7 @@ def _accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return score_logits(logits, labels).accuracy
 
 
-def _r(x: float) -> float:
+def _r(x: Any) -> float:
     return round(float(x), 6)
 
 
@@ -144,7 +144,7 @@ def evaluate(
         acc: Dict[str, Dict[str, float]] = {str(p): {} for p in paths}
         sets = [CLEAN, *names]
         for done, name in enumerate(sets, start=1):
-            x = images if name == CLEAN else corrupt(name, images, seed, indices)
+            x = images if name == CLEAN else corrupt(name, images, seed, indices.tolist())
             xn = normalize(x)
             for p, r in zip(paths, runners):
                 logits = np.concatenate(
