@@ -334,6 +334,65 @@ def build_engine(
     out_dir = Path(out_dir) if out_dir is not None else onnx.parent
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    tool = _choose_builder(builder, root, trt_module, trtexec, gpu)
+    if not tool.use:
+        return _fallback(
+            onnx, out_dir, kind, precision, tool.reason, force_rebuild, fallback_runs, say, t0
+        )
+    job = _plan_job(
+        tool, onnx, out_dir, kind, precision, workspace_mib, max_batch, opt_batch, root, say
+    )
+    decision = decide(job.engine, job.key, force=force_rebuild)
+    if decision.reuse:
+        from edgemnist.manifest import read_manifest
+
+        say(f"cache: {decision.summary} ({job.engine})")
+        manifest = read_manifest(job.engine) or {}
+        return BuildResult(
+            job.engine, "tensorrt", tool.use, True, [decision.summary], manifest, job.plan, None,
+            job.pre, tool.gpu.as_dict(), time.monotonic() - t0,
+        )  # fmt: skip
+    say(f"cache: rebuilding: {decision.summary}")
+    cmd, seconds = _run_build(tool, job, onnx, out_dir, tick, say)
+    manifest = _write_engine_manifest(tool, job, onnx, cmd, seconds)
+    say(f"wrote {job.engine} ({job.engine.stat().st_size} bytes) in {seconds:.1f} s")
+    return BuildResult(
+        job.engine, "tensorrt", tool.use, False, decision.reasons, manifest, job.plan, None,
+        job.pre, tool.gpu.as_dict(), time.monotonic() - t0,
+    )  # fmt: skip
+
+
+@dataclass
+class _Builder:
+    """Which builder runs (``use``: "python", "trtexec", or "" to fall back, with ``reason``)."""
+
+    use: str
+    reason: str
+    trt: Any
+    exe: Optional[Path]
+    gpu: GpuInfo
+
+
+@dataclass
+class _Job:
+    """What is built: TensorRT version, preflight, precision plan, shapes, cache key."""
+
+    version: str
+    pre: Preflight
+    plan: PrecisionPlan
+    shapes: Dict[str, Any]
+    engine: Path
+    key: Any
+
+
+def _choose_builder(
+    builder: str, root: Path, trt_module: Any, trtexec: Optional[Path], gpu: Optional[GpuInfo]
+) -> _Builder:
+    """The builder to use and the GPU it builds for, or why to fall back to ONNX Runtime.
+
+    Raises:
+        BackendUnavailable: an explicitly requested builder (or its GPU) is missing.
+    """
     trt, trt_reason = (trt_module, "") if trt_module is not None else import_tensorrt()
     exe = trtexec
     if exe is None and (builder == "trtexec" or (builder == "auto" and trt is None)):
@@ -355,7 +414,6 @@ def build_engine(
         if builder != "auto"
         else ("python" if trt is not None else "trtexec" if exe else "")
     )
-
     gpu_info = gpu
     if use:
         if gpu_info is None:
@@ -369,55 +427,63 @@ def build_engine(
                 )
             trt_reason = "TensorRT is installed but no CUDA GPU answers"
             use = ""
-    if not use:
-        if trt is None and exe is None:
-            reason = f"TensorRT is not installed here: {trt_reason} and no trtexec"
-        else:
-            reason = trt_reason
-        return _fallback(
-            onnx, out_dir, kind, precision, reason, force_rebuild, fallback_runs, say, t0
-        )
+    if not use and trt is None and exe is None:
+        trt_reason = f"TensorRT is not installed here: {trt_reason} and no trtexec"
+    return _Builder(use, trt_reason, trt, exe, cast(GpuInfo, gpu_info))
 
-    assert gpu_info is not None
-    if use == "python":
-        assert trt is not None
-        version = str(trt.__version__)
+
+def _plan_job(
+    tool: _Builder,
+    onnx: Path,
+    out_dir: Path,
+    kind: str,
+    precision: str,
+    workspace_mib: Optional[int],
+    max_batch: int,
+    opt_batch: int,
+    root: Path,
+    say: Say,
+) -> _Job:
+    """Version, preflight, precision plan, shapes and cache key of the engine to build."""
+    if tool.use == "python":
+        assert tool.trt is not None
+        version = str(tool.trt.__version__)
     else:
-        assert exe is not None
-        version = trtexec_version(exe)
+        assert tool.exe is not None
+        version = trtexec_version(tool.exe)
     pre = preflight(root, workspace_mib or 0)
     for line in pre.advice:
         say(f"preflight: {line}")
     if pre.small_board and not workspace_mib:
         say(f"preflight: {pre.ram_mib} MiB board: workspace {pre.workspace_mib} MiB")
-    plan = plan_precision(precision, gpu_info, version, kind)
+    plan = plan_precision(precision, tool.gpu, version, kind)
     for line in plan.reasons:
         say(f"precision: {line}")
     shapes = input_shapes(max_batch, opt_batch)
-    engine = out_dir / ENGINE_NAME
     key = cache_key(
         sha256_file(onnx),
         version,
-        gpu_info.name,
-        gpu_info.cc,
+        tool.gpu.name,
+        tool.gpu.cc,
         plan.precision,
         shapes,
         pre.workspace_mib,
     )
-    decision = decide(engine, key, force=force_rebuild)
-    if decision.reuse:
-        from edgemnist.manifest import read_manifest
+    return _Job(version, pre, plan, shapes, out_dir / ENGINE_NAME, key)
 
-        say(f"cache: {decision.summary} ({engine})")
-        manifest = read_manifest(engine) or {}
-        return BuildResult(
-            engine, "tensorrt", use, True, [decision.summary], manifest, plan, None, pre,
-            gpu_info.as_dict(), time.monotonic() - t0,
-        )  # fmt: skip
-    say(f"cache: rebuilding: {decision.summary}")
 
-    calib_cache = out_dir / f"calibration-{key_digest(key)}.cache"
-    if use == "trtexec" and plan.mode == "calibrator" and not calib_cache.is_file():
+def _run_build(
+    tool: _Builder, job: _Job, onnx: Path, out_dir: Path, tick: Optional[Tick], say: Say
+) -> Tuple[Optional[List[str]], float]:
+    """Build the engine file; returns the trtexec command (None for the Python API) and the
+    build time in seconds.
+
+    Raises:
+        ConfigError: INT8 through trtexec from an FP32 ONNX without a calibration cache.
+    """
+    plan, pre, version = job.plan, job.pre, job.version
+    calib_cache = out_dir / f"calibration-{key_digest(job.key)}.cache"
+    if tool.use == "trtexec" and plan.mode == "calibrator" and not calib_cache.is_file():
         # sampleEngines.cpp (8.x, 10.x): --int8 on a network without Q/DQ layers and without
         # --calib gets setTensorDynamicRange() placeholders (+-2 / +-4), not a calibration
         raise ConfigError(
@@ -426,65 +492,67 @@ def build_engine(
             f"run `edgemnist quantize {onnx} --target tensorrt` and build from the QDQ "
             "model.int8.onnx, or calibrate once with --builder python"
         )
-    tcache = timing_cache_path(version, gpu_info)
+    tcache = timing_cache_path(version, tool.gpu)
     tcache.parent.mkdir(parents=True, exist_ok=True)  # trtexec does not create it
-    label = f"building {plan.precision.upper()} engine with TensorRT {version} ({use})"
+    label = f"building {plan.precision.upper()} engine with TensorRT {version} ({tool.use})"
     say(label + (" (first builds take minutes on a Nano)" if pre.small_board else ""))
     cmd: Optional[List[str]] = None
     with Heartbeat(label, tick, interval=HEARTBEAT_S) as hb:
-        if use == "python":
+        if tool.use == "python":
             calibrator, memory = None, None
             if plan.mode == "calibrator":
                 from edgemnist.engine.calibrator import calibration_batches, make_calibrator
                 from edgemnist.runners.tensorrt import open_memory
 
                 memory = open_memory()
-                calibrator = make_calibrator(trt, memory, calibration_batches(), calib_cache)
+                calibrator = make_calibrator(tool.trt, memory, calibration_batches(), calib_cache)
             try:
                 data = build_with_python_api(
-                    trt, onnx, plan, pre.workspace_mib, shapes, tcache, calibrator
+                    tool.trt, onnx, plan, pre.workspace_mib, job.shapes, tcache, calibrator
                 )
             finally:
                 if memory is not None:
                     memory.close()
-            write_bytes(engine, data)
+            write_bytes(job.engine, data)
         else:
-            assert exe is not None
+            assert tool.exe is not None
             cmd = build_with_trtexec(
-                exe, version, onnx, engine, plan, pre.workspace_mib, shapes, tcache,
+                tool.exe, version, onnx, job.engine, plan, pre.workspace_mib, job.shapes, tcache,
                 out_dir / (ENGINE_NAME + ".build.log"),
                 calib_cache if plan.mode == "calibrator" else None,
             )  # fmt: skip
         seconds = hb.elapsed
+    return cmd, seconds
 
+
+def _write_engine_manifest(
+    tool: _Builder, job: _Job, onnx: Path, cmd: Optional[List[str]], seconds: float
+) -> Dict[str, Any]:
+    """Write the engine's manifest (device, plan, shapes, cache key, build time); return it."""
     from edgemnist.manifest import build_manifest, write_manifest
 
     manifest = build_manifest(
-        engine,
+        job.engine,
         "tensorrt",
-        plan.precision,
+        job.plan.precision,
         source=onnx,
-        tensorrt={"version": version, "builder": use, "command": cmd},
+        tensorrt={"version": job.version, "builder": tool.use, "command": cmd},
         device={
-            "gpu": gpu_info.name,
-            "compute_capability": gpu_info.cc,
-            "board": gpu_info.extra.get("board"),
+            "gpu": tool.gpu.name,
+            "compute_capability": tool.gpu.cc,
+            "board": tool.gpu.extra.get("board"),
             "machine": platform.machine(),
         },
-        plan=plan.as_dict(),
-        shapes=shapes,
-        workspace_mib=pre.workspace_mib,
-        cache_key=key,
-        timing_cache=str(tcache),
+        plan=job.plan.as_dict(),
+        shapes=job.shapes,
+        workspace_mib=job.pre.workspace_mib,
+        cache_key=job.key,
+        timing_cache=str(timing_cache_path(job.version, tool.gpu)),
         build_seconds=round(seconds, 2),
-        versions={"tensorrt": version},
+        versions={"tensorrt": job.version},
     )
-    write_manifest(engine, manifest)
-    say(f"wrote {engine} ({engine.stat().st_size} bytes) in {seconds:.1f} s")
-    return BuildResult(
-        engine, "tensorrt", use, False, decision.reasons, manifest, plan, None, pre,
-        gpu_info.as_dict(), time.monotonic() - t0,
-    )  # fmt: skip
+    write_manifest(job.engine, manifest)
+    return manifest
 
 
 def _fallback(
