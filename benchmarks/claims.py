@@ -591,7 +591,7 @@ def _int8_measure(work: Path, rounds: int = 5) -> List[Dict[str, Any]]:
 
     from edgemnist.bench.timing import TimingConfig, time_backend
     from edgemnist.export.onnx_export import export_onnx
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
     from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
 
     x = np.random.default_rng(0).standard_normal((1, 1, 28, 28)).astype(np.float32)
@@ -603,7 +603,7 @@ def _int8_measure(work: Path, rounds: int = 5) -> List[Dict[str, Any]]:
             continue
         try:
             fp32 = export_onnx(ckpt, work / "int8" / f"{run}.onnx", threads=1, force=True)
-            int8 = quantize_onnx(fp32.path, threads=1, force=True)
+            int8 = quantize_onnx(fp32.path, options=QuantizeOptions(threads=1, force=True))
         except Exception as exc:  # a failed export is reported, not fatal to the table
             rows.append({"model": label, "error": f"{type(exc).__name__}: {exc}"})
             continue

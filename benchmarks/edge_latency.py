@@ -230,9 +230,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         rows.append((label, path, "all"))
         info[label] = {"args": shape, "trained": False, **stats}
         if args.int8:
-            from edgemnist.export.quantize_ort import quantize_onnx
+            from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
-            q = quantize_onnx(path, force=True, limit=200, threads=1).path
+            q = quantize_onnx(path, options=QuantizeOptions(force=True, limit=200, threads=1)).path
             rows.append((f"{label}, INT8", q, "all"))
             info[f"{label}, INT8"] = {"args": shape, "trained": False, "precision": "int8", **stats}
         if i == 0:  # what ORT's optimization levels are worth on the shipped shape

@@ -56,7 +56,7 @@ def _artifacts(name: str, args: Dict[str, Any], work: Path) -> Tuple[Path, Path,
     import torch
 
     from edgemnist.export.onnx_export import export_onnx
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
     from edgemnist.models import build_model, full_args
     from edgemnist.models.stats import count_macs
     from edgemnist.training.checkpoint import make_checkpoint, save_checkpoint
@@ -68,20 +68,22 @@ def _artifacts(name: str, args: Dict[str, Any], work: Path) -> Tuple[Path, Path,
         work / "model.pt",
     )
     fp32 = export_onnx(ckpt, work / "model.onnx", threads=1, limit=200).path
-    int8 = quantize_onnx(fp32, calib_size=200, force=True, threads=1, limit=200)
+    int8 = quantize_onnx(
+        fp32, options=QuantizeOptions(calib_size=200, force=True, threads=1, limit=200)
+    )
     return fp32, int8.path, count_macs(model), int8.manifest
 
 
 def _trained(ckpt: Path, work: Path) -> Tuple[Path, Path, int, Dict, Dict[str, Any]]:
     """A trained checkpoint through export + quantize with the real gate (all test images)."""
     from edgemnist.export.onnx_export import export_onnx
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
     from edgemnist.models.stats import count_macs
     from edgemnist.training.checkpoint import load_checkpoint, model_from_checkpoint
 
     model = model_from_checkpoint(load_checkpoint(ckpt)).eval()
     fp32 = export_onnx(ckpt, work / "model.onnx", threads=1)
-    int8 = quantize_onnx(fp32.path, threads=1)
+    int8 = quantize_onnx(fp32.path, options=QuantizeOptions(threads=1))
     rep = int8.report
     acc = {
         "fp32_accuracy": rep.reference_accuracy,

@@ -58,7 +58,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from edgemnist import atomic
     from edgemnist.bench.cpuflags import cpu_flags
     from edgemnist.bench.fingerprint import fingerprint
-    from edgemnist.export.torch_int8 import export_torch_int8, load_int8
+    from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8, load_int8
     from edgemnist.training.checkpoint import model_from_checkpoint
 
     torch.set_num_threads(1)
@@ -69,7 +69,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         for api in ("eager", "pt2e"):
             t = time.perf_counter()
             res = export_torch_int8(
-                args.checkpoint, Path(work) / f"{api}.torch-int8.pt", api=api, threads=1
+                args.checkpoint,
+                Path(work) / f"{api}.torch-int8.pt",
+                TorchInt8Options(api=api, threads=1),
             )
             rep = res.report
             result["apis"][api] = {

@@ -181,7 +181,7 @@ def _export_onnx_steps(
     paths."""
     from edgemnist.export.fp16 import export_fp16
     from edgemnist.export.onnx_export import export_onnx
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
     out_dir, gate, keep = result.out_dir, opts.threshold, opts.force
     say("export ONNX FP32 (opset 13) + parity gate vs PyTorch")
@@ -191,9 +191,7 @@ def _export_onnx_steps(
     result.rows.append(_row(onnx_res, "onnx"))
 
     say(f"quantize INT8 QDQ ({opts.method}, {opts.target}) + parity gate vs FP32 ONNX")
-    int8 = quantize_onnx(
-        onnx_res.path,
-        out_dir / "model.int8.onnx",
+    quant = QuantizeOptions(
         calib_size=opts.calib_size,
         method=opts.method,
         target=opts.target,
@@ -201,6 +199,7 @@ def _export_onnx_steps(
         threshold=gate,
         force=keep,
     )
+    int8 = quantize_onnx(onnx_res.path, out_dir / "model.int8.onnx", quant)
     result.rows.append(_row(int8, "onnx-qdq"))
     if opts.fp16:
         say("convert FP16 ONNX + parity gate vs FP32 ONNX")
@@ -220,17 +219,19 @@ def _torch_int8_step(
 ) -> None:
     """PyTorch INT8: optional, so a model eager mode cannot quantize, or one the gate rejects,
     gives a row saying why instead of sinking the ONNX rows."""
-    from edgemnist.export.torch_int8 import export_torch_int8
+    from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8
 
     say("quantize PyTorch INT8 (eager PTQ) + parity gate vs PyTorch")
     try:
         tint8 = export_torch_int8(
             result.checkpoint,
             result.out_dir / "model.torch-int8.pt",
-            calib_size=opts.calib_size,
-            threshold=opts.threshold,
-            force=opts.force,
-            threads=opts.threads,
+            TorchInt8Options(
+                calib_size=opts.calib_size,
+                threshold=opts.threshold,
+                force=opts.force,
+                threads=opts.threads,
+            ),
         )
         result.rows.append(_row(tint8, "torch-int8"))
     except ConfigError as exc:  # e.g. resnet18_cbam: not eager-quantizable; say so, go on

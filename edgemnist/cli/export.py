@@ -205,11 +205,9 @@ def quantize_cmd(
             raise typer.BadParameter(
                 "--backend torch makes INT8 only: drop --precision fp16", param_hint="--precision"
             )
-        from edgemnist.export.torch_int8 import export_torch_int8
+        from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8
 
-        result = export_torch_int8(
-            model,
-            out,
+        torch_options = TorchInt8Options(
             calib_size=calib_size,
             seed=seed,
             qat_epochs=qat_epochs,
@@ -221,6 +219,7 @@ def quantize_cmd(
             limit=limit,
             api=api,
         )
+        result = export_torch_int8(model, out, torch_options)
         title = f"PyTorch INT8 ({'QAT' if qat_epochs else 'PTQ'}) of {model.name}"
     elif precision is QuantizePrecision.FP16:
         from edgemnist.export.fp16 import export_fp16
@@ -230,16 +229,14 @@ def quantize_cmd(
         )
         title = f"FP16 ONNX of {model.name}"
     else:
-        from edgemnist.export.quantize_ort import quantize_onnx
+        from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
-        result = quantize_onnx(
-            model,
-            out,
+        options = QuantizeOptions(
             calib_size=calib_size,
             method=method.value,
+            target=target.value,
             symmetric=symmetric,
             per_channel=per_channel,
-            target=target.value,
             reduce_range=reduce_range,
             seed=seed,
             threshold=gate,
@@ -247,6 +244,7 @@ def quantize_cmd(
             threads=threads,
             limit=limit,
         )
+        result = quantize_onnx(model, out, options)
         title = f"INT8 QDQ ({method.value}, {target.value}) of {model.name}"
     _render(result, json_, title)
 

@@ -22,10 +22,10 @@ Example:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from edgemnist.engine.gpu import GpuInfo
-from edgemnist.engine.trt_api import api_for
+from edgemnist.engine.trt_api import TrtApi, api_for
 from edgemnist.errors import ConfigError
 
 PRECISION_CHOICES = ("auto", "fp32", "fp16", "int8")
@@ -83,48 +83,74 @@ def plan_precision(requested: str, gpu: GpuInfo, trt_version: str, onnx_kind: st
     if api.strongly_typed_only:
         return _plan_strongly_typed(requested, onnx_kind, api.label, reasons)
 
-    want = requested
     if onnx_kind == "qdq":
-        if not gpu.fast_int8:
-            raise ConfigError(
-                f"this ONNX is INT8 (QDQ) but {gpu_label} has no fast INT8"
-                f"{' (Maxwell)' if gpu.maxwell else ''}: build from the FP32 model.onnx with "
-                "--precision fp16"
-            )
-        if want not in ("auto", "int8"):
-            raise ConfigError(
-                f"this ONNX is INT8 (QDQ): it builds only as int8; for {want} build from model.onnx"
-            )
-        reasons.append("the ONNX carries Q/DQ pairs: explicit INT8 quantization (scales from ORT)")
-        return PrecisionPlan(requested, "int8", "qdq-onnx", ["INT8", "FP16"], False, reasons)
-
+        return _plan_qdq(requested, gpu, gpu_label, reasons)
+    want = requested
     if want == "int8":
-        if not gpu.fast_int8:
-            why = "Maxwell has no fast INT8" if gpu.maxwell else "no fast INT8 on this GPU"
-            reasons.append(f"INT8 refused: {why} ({gpu_label}); FP16 is the useful reduction")
-            want = "fp16" if gpu.fast_fp16 else "fp32"
-        elif api.major >= 10:
-            raise ConfigError(
-                f"TensorRT {api.label} takes INT8 only from a QDQ ONNX (calibrators are "
-                f"deprecated): {_qdq_hint()}"
-            )
-        else:
-            reasons.append(
-                f"INT8 on TensorRT {api.label} from an FP32 ONNX: entropy calibration on MNIST "
-                "training images (a QDQ ONNX is preferred)"
-            )
-            return PrecisionPlan(requested, "int8", "calibrator", ["INT8", "FP16"], False, reasons)
-
+        plan = _plan_calibrated_int8(requested, gpu, gpu_label, api, reasons)
+        if plan is not None:
+            return plan
+        want = "fp16" if gpu.fast_fp16 else "fp32"
     if want == "auto":
-        if gpu.fast_fp16:
-            reasons.append(f"auto: {gpu_label} has fast FP16; FP16 keeps MNIST accuracy")
-            want = "fp16"
-        else:
-            reasons.append(f"auto: {gpu_label} has no fast FP16: FP32")
-            want = "fp32"
-        if gpu.fast_int8:
-            reasons.append(f"INT8 would need a QDQ ONNX: {_qdq_hint()}")
+        want = _auto_precision(gpu, gpu_label, reasons)
+    return _plan_float(requested, want, gpu, gpu_label, onnx_kind, reasons)
 
+
+def _plan_qdq(requested: str, gpu: GpuInfo, gpu_label: str, reasons: List[str]) -> PrecisionPlan:
+    """A QDQ ONNX builds as explicit INT8 or not at all."""
+    if not gpu.fast_int8:
+        raise ConfigError(
+            f"this ONNX is INT8 (QDQ) but {gpu_label} has no fast INT8"
+            f"{' (Maxwell)' if gpu.maxwell else ''}: build from the FP32 model.onnx with "
+            "--precision fp16"
+        )
+    if requested not in ("auto", "int8"):
+        raise ConfigError(
+            f"this ONNX is INT8 (QDQ): it builds only as int8; "
+            f"for {requested} build from model.onnx"
+        )
+    reasons.append("the ONNX carries Q/DQ pairs: explicit INT8 quantization (scales from ORT)")
+    return PrecisionPlan(requested, "int8", "qdq-onnx", ["INT8", "FP16"], False, reasons)
+
+
+def _plan_calibrated_int8(
+    requested: str, gpu: GpuInfo, gpu_label: str, api: TrtApi, reasons: List[str]
+) -> Optional[PrecisionPlan]:
+    """INT8 asked for an FP32 ONNX: a calibrator plan, or None (with the reason) when this GPU
+    has no fast INT8 and a float precision should be planned instead."""
+    if not gpu.fast_int8:
+        why = "Maxwell has no fast INT8" if gpu.maxwell else "no fast INT8 on this GPU"
+        reasons.append(f"INT8 refused: {why} ({gpu_label}); FP16 is the useful reduction")
+        return None
+    if api.major >= 10:
+        raise ConfigError(
+            f"TensorRT {api.label} takes INT8 only from a QDQ ONNX (calibrators are "
+            f"deprecated): {_qdq_hint()}"
+        )
+    reasons.append(
+        f"INT8 on TensorRT {api.label} from an FP32 ONNX: entropy calibration on MNIST "
+        "training images (a QDQ ONNX is preferred)"
+    )
+    return PrecisionPlan(requested, "int8", "calibrator", ["INT8", "FP16"], False, reasons)
+
+
+def _auto_precision(gpu: GpuInfo, gpu_label: str, reasons: List[str]) -> str:
+    """``auto`` on an FP32 or FP16 ONNX: FP16 where the GPU has fast FP16, else FP32."""
+    if gpu.fast_fp16:
+        reasons.append(f"auto: {gpu_label} has fast FP16; FP16 keeps MNIST accuracy")
+        want = "fp16"
+    else:
+        reasons.append(f"auto: {gpu_label} has no fast FP16: FP32")
+        want = "fp32"
+    if gpu.fast_int8:
+        reasons.append(f"INT8 would need a QDQ ONNX: {_qdq_hint()}")
+    return want
+
+
+def _plan_float(
+    requested: str, want: str, gpu: GpuInfo, gpu_label: str, onnx_kind: str, reasons: List[str]
+) -> PrecisionPlan:
+    """The FP16 or FP32 plan (``want``) for a non-QDQ ONNX."""
     if want == "fp16":
         if not gpu.fast_fp16 and requested == "fp16":
             reasons.append(f"FP16 requested although {gpu_label} has no fast FP16 (may be slow)")

@@ -47,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -127,43 +128,91 @@ class _Reader:
         self._i = 0
 
 
+@dataclass
+class QuantizeOptions:
+    """How :func:`quantize_onnx` calibrates, quantizes and gates (defaults: the CPU recipe).
+
+    ``None`` in ``symmetric``, ``reduce_range`` and ``keep_float`` means "what the target
+    wants" (see the module docstring for why each differs between ``cpu`` and ``tensorrt``).
+    """
+
+    # calibration images from the train split (class-balanced)
+    calib_size: int = DEFAULT_SIZE
+    # calibration method: minmax | entropy (TensorRT's bins) | percentile (99.999th)
+    method: str = "minmax"
+    # cpu (ORT's x86/ARM kernels) | tensorrt (symmetric QDQ, gated with graph optimizations off)
+    target: str = "cpu"
+    # symmetric activations; None: asymmetric for cpu, symmetric for tensorrt. Weights are
+    # always symmetric (ORT's default for INT8 weights)
+    symmetric: Optional[bool] = None
+    # one weight scale per output channel
+    per_channel: bool = True
+    # 7-bit weights; None: on for cpu (no VPMADDUBSW saturation), off for tensorrt
+    reduce_range: Optional[bool] = None
+    # seed of the calibration subset
+    seed: int = DEFAULT_SEED
+    # accepted test-accuracy drop vs the FP32 ONNX, percentage points
+    threshold: float = DEFAULT_THRESHOLD
+    # keep the result even if it fails the gate
+    force: bool = False
+    # CPU threads for the gate's ONNX Runtime sessions
+    threads: Optional[int] = None
+    # gate on the first ``limit`` test images only (None: all 10 000)
+    limit: Optional[int] = None
+    # a ready calibration set (overrides ``calib_size`` and ``seed``)
+    calibration: Optional[CalibrationSet] = None
+    # leave gating branches in float (:func:`float_islands`); None: on for cpu, off for tensorrt
+    keep_float: Optional[bool] = None
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """:class:`QuantizeOptions` with the target's defaults filled in."""
+
+    act_symmetric: bool
+    act_unsigned: bool
+    reduce_range: bool
+    keep_float: bool
+    gate_options: Dict[str, Any]
+
+
+def _resolve(opts: QuantizeOptions) -> _Resolved:
+    """Check ``opts`` and fill in what the target decides.
+
+    Raises:
+        ConfigError: unknown method/target, or asymmetric activations asked for TensorRT.
+    """
+    if opts.method not in METHODS:
+        raise ConfigError(
+            f"unknown calibration method {opts.method!r}: choose {', '.join(METHODS)}"
+        )
+    if opts.target not in TARGETS:
+        raise ConfigError(f"unknown target {opts.target!r}: choose {', '.join(TARGETS)}")
+    trt = opts.target == "tensorrt"
+    if trt and opts.symmetric is False:
+        raise ConfigError(
+            "TensorRT reads only symmetric QDQ: drop --asymmetric or use --target cpu"
+        )
+    return _Resolved(
+        act_symmetric=trt if opts.symmetric is None else bool(opts.symmetric),
+        act_unsigned=not trt,
+        reduce_range=(not trt) if opts.reduce_range is None else bool(opts.reduce_range),
+        keep_float=(not trt) if opts.keep_float is None else bool(opts.keep_float),
+        gate_options={"graph_opt": "disable"} if trt else {},
+    )
+
+
 def quantize_onnx(
     model: PathLike,
     out: Optional[PathLike] = None,
-    calib_size: int = DEFAULT_SIZE,
-    method: str = "minmax",
-    symmetric: Optional[bool] = None,
-    per_channel: bool = True,
-    target: str = "cpu",
-    reduce_range: Optional[bool] = None,
-    seed: int = DEFAULT_SEED,
-    threshold: float = DEFAULT_THRESHOLD,
-    force: bool = False,
-    threads: Optional[int] = None,
-    limit: Optional[int] = None,
-    calibration: Optional[CalibrationSet] = None,
-    keep_float: Optional[bool] = None,
+    options: Optional[QuantizeOptions] = None,
 ) -> ExportResult:
     """Quantize an FP32 ONNX model to INT8 QDQ and gate it against the FP32 model.
 
     Args:
         model: the FP32 ONNX file (``model.onnx``).
         out: destination (default ``model.int8.onnx`` beside the source).
-        calib_size: calibration images from the train split (class-balanced).
-        method: ``minmax``, ``entropy`` or ``percentile``.
-        symmetric: symmetric activations; None = asymmetric for ``cpu``, symmetric for
-            ``tensorrt``. Weights are always symmetric (ORT's default for INT8 weights).
-        per_channel: per-output-channel weight scales.
-        target: ``cpu`` or ``tensorrt`` (TensorRT needs symmetric activations).
-        reduce_range: 7-bit weights; None = on for ``cpu``, off for ``tensorrt`` (see above).
-        seed: seed of the calibration subset.
-        threshold: accepted test-accuracy drop vs the FP32 ONNX, percentage points.
-        force: keep the result even if it fails the gate.
-        threads: CPU threads for the gate's ONNX Runtime sessions.
-        limit: gate on the first ``limit`` test images only (None: all 10 000).
-        calibration: a ready calibration set (overrides ``calib_size``/``seed``).
-        keep_float: leave gating branches in float (:func:`float_islands`); None = on for
-            ``cpu``, off for ``tensorrt`` (TensorRT chooses its own precision per layer).
+        options: method, target, calibration and gate (default: :class:`QuantizeOptions`()).
 
     Returns:
         An :class:`~edgemnist.export.onnx_export.ExportResult`.
@@ -171,21 +220,17 @@ def quantize_onnx(
     Raises:
         ArtifactError: the input is missing, not ONNX, or not FP32.
         ConfigError: unknown method/target, or asymmetric activations asked for TensorRT.
-        GateError: accuracy dropped by more than ``threshold`` (and not ``force``).
+        GateError: accuracy dropped by more than ``options.threshold`` (and not ``force``).
+
+    Example:
+        ``quantize_onnx("model.onnx", options=QuantizeOptions(target="tensorrt"))`` writes
+        ``model.int8.onnx``, symmetric QDQ for TensorRT.
     """
-    if method not in METHODS:
-        raise ConfigError(f"unknown calibration method {method!r}: choose {', '.join(METHODS)}")
-    if target not in TARGETS:
-        raise ConfigError(f"unknown target {target!r}: choose {', '.join(TARGETS)}")
-    if target == "tensorrt" and symmetric is False:
-        raise ConfigError(
-            "TensorRT reads only symmetric QDQ: drop --asymmetric or use --target cpu"
-        )
-    act_symmetric = (target == "tensorrt") if symmetric is None else bool(symmetric)
-    reduce_range = (target == "cpu") if reduce_range is None else bool(reduce_range)
-    keep_float = (target == "cpu") if keep_float is None else bool(keep_float)
-    act_unsigned = target == "cpu"
-    gate_options = {"graph_opt": "disable"} if target == "tensorrt" else {}
+    opts = options if options is not None else QuantizeOptions()
+    r = _resolve(opts)
+    method, target, per_channel = opts.method, opts.target, opts.per_channel
+    act_symmetric, act_unsigned = r.act_symmetric, r.act_unsigned
+    reduce_range, keep_float, gate_options = r.reduce_range, r.keep_float, r.gate_options
 
     src, proto, out = open_fp32_source(model, out, "int8")
 
@@ -202,7 +247,7 @@ def quantize_onnx(
     from edgemnist.atomic import atomic_path
     from edgemnist.export.calibration import load_calibration
 
-    calib = calibration or load_calibration(calib_size, seed)
+    calib = opts.calibration or load_calibration(opts.calib_size, opts.seed)
     input_name = proto.graph.input[0].name
     calib_method = {
         "minmax": CalibrationMethod.MinMax,
@@ -251,7 +296,9 @@ def quantize_onnx(
                 extra_options=extra,
                 **cache_kw,
             )
-        report = _gate(tmp, src, out, threshold, force, threads, limit, gate_options)
+        report = _gate(
+            tmp, src, out, opts.threshold, opts.force, opts.threads, opts.limit, gate_options
+        )
         qproto = onnx.load(str(tmp))
         where = placement(qproto)
         _copy_metadata(proto, qproto, precision="int8", accuracy=report.accuracy)

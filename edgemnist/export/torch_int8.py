@@ -1,6 +1,6 @@
 """PyTorch INT8 (the benchmark's "PyTorch INT8" row): PT2E or eager static quantization, QAT.
 
-Two APIs (``api=``), both gated the same way against the FP32 checkpoint:
+Two APIs (``TorchInt8Options.api``), both gated the same way against the FP32 checkpoint:
 
 - ``"pt2e"``, the maintained one: ``torch.export`` -> torchao's ``prepare_pt2e`` /
   ``prepare_qat_pt2e`` with ``X86InductorQuantizer`` (``ArmInductorQuantizer`` on ARM) ->
@@ -18,9 +18,9 @@ Two APIs (``api=``), both gated the same way against the FP32 checkpoint:
   what the benchmark's "PyTorch INT8" row measures. :func:`require_torch_ao` guards it by
   version and fails with a clear message once it is gone.
 
-``api=None`` keeps ``"eager"`` while this torch still has it (its file is the one that runs
-fast without a compiler), else ``"pt2e"``; ``--api pt2e`` asks for the maintained path. The
-rest of this docstring describes the eager recipe.
+``api=None`` (the default) keeps ``"eager"`` while this torch still has it (its file is the one
+that runs fast without a compiler), else ``"pt2e"``; ``--api pt2e`` asks for the maintained
+path. The rest of this docstring describes the eager recipe.
 
 Recipe (post-training static quantization, PTQ):
 
@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -335,36 +336,44 @@ def _pt2e(
     return torch.export.export(converted, example, dynamic_shapes=dynamic), qname
 
 
+@dataclass
+class TorchInt8Options:
+    """How :func:`export_torch_int8` quantizes and gates (defaults: PTQ, the platform's engine)."""
+
+    # PTQ calibration images (class-balanced, train split)
+    calib_size: int = DEFAULT_SIZE
+    # seed of the calibration subset and of the QAT shuffle
+    seed: int = DEFAULT_SEED
+    # 0 = PTQ; N > 0 = N epochs of quantization-aware fine-tuning
+    qat_epochs: int = 0
+    # QAT on the first ``qat_limit`` training images only (tests, quick runs)
+    qat_limit: Optional[int] = None
+    # quantized engine (x86, fbgemm, qnnpack; eager API only); None = the platform's
+    engine: Optional[str] = None
+    # accepted test-accuracy drop vs the FP32 checkpoint, percentage points
+    threshold: float = DEFAULT_THRESHOLD
+    # keep the result even if it fails the gate
+    force: bool = False
+    # torch threads
+    threads: Optional[int] = None
+    # gate on the first ``limit`` test images only (None: all 10 000)
+    limit: Optional[int] = None
+    # pt2e (torchao, maintained) or eager (deprecated torch.ao); None: eager while this torch
+    # has it, else pt2e
+    api: Optional[str] = None
+
+
 def export_torch_int8(
     checkpoint: PathLike,
     out: Optional[PathLike] = None,
-    calib_size: int = DEFAULT_SIZE,
-    seed: int = DEFAULT_SEED,
-    qat_epochs: int = 0,
-    qat_limit: Optional[int] = None,
-    engine: Optional[str] = None,
-    threshold: float = DEFAULT_THRESHOLD,
-    force: bool = False,
-    threads: Optional[int] = None,
-    limit: Optional[int] = None,
-    api: Optional[str] = None,
+    options: Optional[TorchInt8Options] = None,
 ) -> ExportResult:
     """Quantize a checkpoint with PyTorch (PTQ, or QAT if ``qat_epochs``) and gate it.
 
     Args:
         checkpoint: ``model.pt``.
         out: destination (default ``model.torch-int8.pt`` beside the checkpoint).
-        calib_size: PTQ calibration images (class-balanced, train split).
-        seed: seed of the calibration subset and of the QAT shuffle.
-        qat_epochs: 0 = PTQ; N > 0 = N epochs of quantization-aware fine-tuning.
-        qat_limit: QAT on the first ``qat_limit`` training images only (tests, quick runs).
-        engine: quantized engine (``x86``, ``fbgemm``, ``qnnpack``); None = the platform's.
-        threshold: accepted test-accuracy drop vs the FP32 checkpoint, percentage points.
-        force: keep the result even if it fails the gate.
-        threads: torch threads.
-        limit: gate on the first ``limit`` test images only (None: all 10 000).
-        api: ``pt2e`` (torchao, maintained) or ``eager`` (deprecated torch.ao); None: eager
-            while this torch has it, else pt2e.
+        options: API, calibration or QAT, engine and gate (default: :class:`TorchInt8Options`()).
 
     Returns:
         An :class:`~edgemnist.export.onnx_export.ExportResult`.
@@ -373,8 +382,10 @@ def export_torch_int8(
         CheckpointError: unreadable checkpoint or unknown model.
         ConfigError: the model uses ops eager quantization cannot run (e.g. resnet18_cbam).
         BackendUnavailable: no torchao/torch.ao.quantization or no quantized engine here.
-        GateError: accuracy dropped by more than ``threshold`` (and not ``force``).
+        GateError: accuracy dropped by more than ``options.threshold`` (and not ``force``).
     """
+    opts = options if options is not None else TorchInt8Options()
+    qat_epochs, qat_limit, threads = opts.qat_epochs, opts.qat_limit, opts.threads
     import copy
     import warnings
 
@@ -389,12 +400,8 @@ def export_torch_int8(
 
     if qat_epochs < 0:
         raise ConfigError(f"--qat-epochs must be >= 0, got {qat_epochs}")
-    api = choose_api(api)
-    if api == "pt2e":
-        return _export_pt2e(
-            Path(checkpoint), out, calib_size, seed, qat_epochs, qat_limit, threshold, force,
-            threads, limit,
-        )  # fmt: skip
+    if choose_api(opts.api) == "pt2e":
+        return _export_pt2e(Path(checkpoint), out, opts)
     tq = require_torch_ao()
     checkpoint = Path(checkpoint)
     ckpt = load_checkpoint(checkpoint)
@@ -403,13 +410,13 @@ def export_torch_int8(
     if threads is not None:
         torch.set_num_threads(int(threads))
     supported = list(torch.backends.quantized.supported_engines)
-    if engine is not None and engine not in supported:
+    if opts.engine is not None and opts.engine not in supported:
         raise ConfigError(
-            f"quantized engine {engine!r} not available here: choose {', '.join(supported)}"
+            f"quantized engine {opts.engine!r} not available here: choose {', '.join(supported)}"
         )
-    engine = select_engine(engine)
+    engine = select_engine(opts.engine)
     torch.backends.quantized.engine = engine
-    calib = load_calibration(calib_size, seed)
+    calib = load_calibration(opts.calib_size, opts.seed)
 
     model = model_from_checkpoint(ckpt)
     wrapped = tq.QuantWrapper(copy.deepcopy(model))
@@ -421,7 +428,7 @@ def export_torch_int8(
             tq.fuse_modules_qat(wrapped, groups, inplace=True)
             wrapped.qconfig = tq.get_default_qat_qconfig(engine)
             tq.prepare_qat(wrapped, inplace=True)
-            _qat(wrapped, tq, engine, qat_epochs, qat_limit, seed)
+            _qat(wrapped, tq, engine, qat_epochs, qat_limit, opts.seed)
         else:
             wrapped.eval()
             tq.fuse_modules(wrapped, groups, inplace=True)
@@ -452,7 +459,7 @@ def export_torch_int8(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # see "Storage" above
             torch.jit.save(traced, str(tmp))
-        report = _gate(tmp, checkpoint, out, threshold, force, threads, limit)
+        report = _gate(tmp, checkpoint, out, opts.threshold, opts.force, opts.threads, opts.limit)
 
     quant: Dict[str, Any] = {
         "tool": "torch.ao.quantization (eager mode)",
@@ -482,18 +489,7 @@ def export_torch_int8(
     return ExportResult(out, write_manifest(out, manifest), manifest, report)
 
 
-def _export_pt2e(
-    checkpoint: Path,
-    out: Optional[PathLike],
-    calib_size: int,
-    seed: int,
-    qat_epochs: int,
-    qat_limit: Optional[int],
-    threshold: float,
-    force: bool,
-    threads: Optional[int],
-    limit: Optional[int],
-) -> ExportResult:
+def _export_pt2e(checkpoint: Path, out: Optional[PathLike], opts: TorchInt8Options) -> ExportResult:
     """The PT2E branch of :func:`export_torch_int8` (same arguments, same gate and manifest)."""
     import torch
 
@@ -506,22 +502,24 @@ def _export_pt2e(
 
     ckpt = load_checkpoint(checkpoint)
     out = Path(out) if out is not None else _default_out(checkpoint)
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-    calib = load_calibration(calib_size, seed)
-    program, qname = _pt2e(model_from_checkpoint(ckpt), calib, qat_epochs, qat_limit, seed)
+    if opts.threads is not None:
+        torch.set_num_threads(int(opts.threads))
+    calib = load_calibration(opts.calib_size, opts.seed)
+    program, qname = _pt2e(
+        model_from_checkpoint(ckpt), calib, opts.qat_epochs, opts.qat_limit, opts.seed
+    )
     with atomic_path(out, suffix=SUFFIX) as tmp:
         with open(tmp, "wb") as f:  # a file object: by name, torch.export wants a .pt2 suffix
             torch.export.save(program, f)
-        report = _gate(tmp, checkpoint, out, threshold, force, threads, limit)
+        report = _gate(tmp, checkpoint, out, opts.threshold, opts.force, opts.threads, opts.limit)
     import torchao
 
     quant: Dict[str, Any] = {
         "tool": f"torchao PT2E ({qname})",
         "api": "pt2e",
-        "mode": "qat" if qat_epochs else "ptq",
-        "qat_epochs": qat_epochs,
-        "qat_images": qat_limit,
+        "mode": "qat" if opts.qat_epochs else "ptq",
+        "qat_epochs": opts.qat_epochs,
+        "qat_images": opts.qat_limit,
         "engine": None,
         "weights": "int8 per-channel symmetric",
         "activations": "uint8 per-tensor affine",
@@ -538,7 +536,7 @@ def _export_pt2e(
         reference_accuracy=report.reference_accuracy,
         parity=_parity_record(report),
         quantization=quant,
-        calibration=None if qat_epochs else calib.record(),
+        calibration=None if opts.qat_epochs else calib.record(),
         versions={"torch": str(torch.__version__), "torchao": str(torchao.__version__)},
     )
     return ExportResult(out, write_manifest(out, manifest), manifest, report)

@@ -15,13 +15,13 @@ from edgemnist.errors import ArtifactError, ConfigError
 def onnx_dir(tiny_checkpoint, mnist_dir, tmp_path_factory):
     """model.onnx + model.int8.onnx (default CPU recipe) in one directory; EDGEMNIST_DATA set."""
     from edgemnist.export.onnx_export import export_onnx
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
     d = tmp_path_factory.mktemp("quant")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EDGEMNIST_DATA", str(mnist_dir))
         fp32 = export_onnx(tiny_checkpoint, d / "model.onnx", threads=1)
-        int8 = quantize_onnx(fp32.path, threshold=0.5, threads=1)
+        int8 = quantize_onnx(fp32.path, options=QuantizeOptions(threshold=0.5, threads=1))
     return d, fp32, int8
 
 
@@ -116,7 +116,7 @@ def test_verify_passes_good_and_fails_damaged_artifact(onnx_dir, mnist_env, tmp_
 def test_quantize_gate_failure_keeps_nothing(onnx_dir, mnist_env, tmp_path):
     from edgemnist.errors import GateError
     from edgemnist.export.calibration import CalibrationSet
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
     _, fp32, _ = onnx_dir
     # calibrating on blank images collapses every activation range: a really broken INT8 model
@@ -128,9 +128,11 @@ def test_quantize_gate_failure_keeps_nothing(onnx_dir, mnist_env, tmp_path):
     )
     out = tmp_path / "broken.int8.onnx"
     with pytest.raises(GateError, match="parity gate"):
-        quantize_onnx(fp32.path, out, calibration=blank, threads=1, limit=1000)
+        quantize_onnx(fp32.path, out, QuantizeOptions(calibration=blank, threads=1, limit=1000))
     assert list(tmp_path.iterdir()) == []  # no file, no manifest, no temp left behind
-    forced = quantize_onnx(fp32.path, out, calibration=blank, threads=1, limit=1000, force=True)
+    forced = quantize_onnx(
+        fp32.path, out, QuantizeOptions(calibration=blank, threads=1, limit=1000, force=True)
+    )
     assert not forced.report.passed and out.is_file()
     assert forced.manifest["parity"]["passed"] is False
 
@@ -148,31 +150,27 @@ def test_non_onnx_and_quantized_inputs_are_refused(onnx_dir, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.onnx"]
     assert main(["verify", str(tmp_path / "missing.onnx")]) == 1
     _one_error_line(capsys)
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
     with pytest.raises(ArtifactError, match="already quantized"):
         quantize_onnx(int8.path, out=tmp_path / "again.onnx")
     with pytest.raises(ConfigError):
-        quantize_onnx(int8.path, method="kl")
+        quantize_onnx(int8.path, options=QuantizeOptions(method="kl"))
     with pytest.raises(ConfigError, match="symmetric"):
-        quantize_onnx(int8.path, target="tensorrt", symmetric=False)
+        quantize_onnx(int8.path, options=QuantizeOptions(target="tensorrt", symmetric=False))
 
 
 def test_tensorrt_target_is_symmetric(onnx_dir, mnist_env, tmp_path):
     import onnx
     from onnx import numpy_helper
 
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
     _, fp32, _ = onnx_dir
     res = quantize_onnx(
         fp32.path,
         tmp_path / "trt.int8.onnx",
-        target="tensorrt",
-        calib_size=200,
-        threshold=1.0,
-        threads=1,
-        limit=2000,
+        QuantizeOptions(target="tensorrt", calib_size=200, threshold=1.0, threads=1, limit=2000),
     )
     q = res.manifest["quantization"]
     assert q["activation_symmetric"] is True and q["reduce_range"] is False
@@ -208,13 +206,15 @@ def test_fp16_keeps_float32_io(onnx_dir, mnist_env, capsys):
 def test_torch_int8_ptq_loads_without_recipe(tiny_checkpoint, mnist_env, tmp_path):
     import shutil
 
-    from edgemnist.export.torch_int8 import export_torch_int8
+    from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8
     from edgemnist.export.verify import verify_artifact
     from edgemnist.runners.open import open_runner
 
     ckpt = tmp_path / "model.pt"
     shutil.copy(tiny_checkpoint, ckpt)
-    res = export_torch_int8(ckpt, calib_size=200, threshold=1.0, threads=1)
+    res = export_torch_int8(
+        ckpt, options=TorchInt8Options(calib_size=200, threshold=1.0, threads=1)
+    )
     assert res.path.name == "model.torch-int8.pt"
     assert res.report.accuracy_drop <= 0.01 and res.report.agreement >= 0.98
     m = res.manifest
@@ -230,30 +230,26 @@ def test_torch_int8_ptq_loads_without_recipe(tiny_checkpoint, mnist_env, tmp_pat
 
 
 def test_torch_int8_qat_short_finetune(tiny_checkpoint, mnist_env, tmp_path):
-    from edgemnist.export.torch_int8 import export_torch_int8
+    from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8
 
     res = export_torch_int8(
         tiny_checkpoint,
         tmp_path / "qat.torch-int8.pt",
-        qat_epochs=1,
-        qat_limit=1000,
-        threshold=2.0,
-        threads=1,
-        limit=2000,
+        TorchInt8Options(qat_epochs=1, qat_limit=1000, threshold=2.0, threads=1, limit=2000),
     )
     assert res.manifest["quantization"]["mode"] == "qat"
     assert res.report.accuracy > 0.85
 
 
 def test_torch_int8_refuses_functional_models(mnist_env, tmp_path):
-    from edgemnist.export.torch_int8 import export_torch_int8
+    from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8
     from edgemnist.models import build_model
     from edgemnist.training.checkpoint import make_checkpoint, save_checkpoint
 
     model = build_model("resnet18_cbam", width=8).eval()
     ckpt = save_checkpoint(make_checkpoint(model, "resnet18_cbam", {"width": 8}), tmp_path / "r.pt")
     with pytest.raises(ConfigError, match="ONNX Runtime INT8"):
-        export_torch_int8(ckpt, calib_size=20, threads=1)
+        export_torch_int8(ckpt, options=TorchInt8Options(calib_size=20, threads=1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.pt"]
 
 
@@ -273,7 +269,7 @@ def _activation_scales(path):
 def test_calibration_methods_really_differ(onnx_dir, mnist_env, tmp_path):
     """Entropy and percentile must clip ranges below minmax's (ORT's default entropy bins would
     leave a single candidate and silently reproduce minmax)."""
-    from edgemnist.export.quantize_ort import quantize_onnx
+    from edgemnist.export.quantize_ort import QuantizeOptions, quantize_onnx
 
     _, fp32, _ = onnx_dir
     scales = {}
@@ -281,11 +277,7 @@ def test_calibration_methods_really_differ(onnx_dir, mnist_env, tmp_path):
         res = quantize_onnx(
             fp32.path,
             tmp_path / f"{method}.int8.onnx",
-            method=method,
-            calib_size=100,
-            threshold=2.0,
-            threads=1,
-            limit=1000,
+            QuantizeOptions(method=method, calib_size=100, threshold=2.0, threads=1, limit=1000),
         )
         assert res.manifest["quantization"]["method"] == method
         scales[method] = _activation_scales(res.path)

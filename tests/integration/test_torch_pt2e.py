@@ -17,20 +17,14 @@ with warnings.catch_warnings():
 
 
 def _strict_export(tiny_checkpoint, tmp_path, **kw):
-    from edgemnist.export.torch_int8 import export_torch_int8
+    from edgemnist.export.torch_int8 import TorchInt8Options, export_torch_int8
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
-        return export_torch_int8(
-            tiny_checkpoint,
-            tmp_path / "model.torch-int8.pt",
-            api="pt2e",
-            calib_size=200,
-            threads=1,
-            limit=500,
-            threshold=1.0,
-            **kw,
+        options = TorchInt8Options(
+            api="pt2e", calib_size=200, threads=1, limit=500, threshold=1.0, **kw
         )
+        return export_torch_int8(tiny_checkpoint, tmp_path / "model.torch-int8.pt", options)
 
 
 def test_pt2e_ptq_passes_the_gate_without_deprecation_warnings(
