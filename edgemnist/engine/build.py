@@ -260,14 +260,15 @@ def build_with_trtexec(
     Raises:
         BackendUnavailable: trtexec failed (the message quotes its last error line and the log).
     """
-    from edgemnist.engine.trtexec_cmd import build_command
+    from edgemnist.engine.trtexec_cmd import BuildSpec, build_command
 
     ((name, s),) = shapes.items()
     with atomic_path(engine, suffix=".engine") as tmp:
-        cmd = build_command(
-            trtexec, version, onnx, tmp, plan.flags, workspace_mib, timing_cache,
+        spec = BuildSpec(
+            onnx, tmp, plan.flags, workspace_mib, timing_cache,
             s["min"][0], s["opt"][0], s["max"][0], input_name=name, calib_cache=calib_cache,
         )  # fmt: skip
+        cmd = build_command(trtexec, version, spec)
         # the log is not an artifact: written in place so a failed build still leaves it
         with open(log, "w") as fh:
             proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=False)

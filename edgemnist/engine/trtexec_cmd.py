@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -83,46 +84,48 @@ def build_only_arg(version: str) -> str:
     return "--buildOnly" if parse_version(version)[:2] < (8, 6) else "--skipInference"
 
 
-def build_command(
-    trtexec: Path,
-    version: str,
-    onnx: Path,
-    engine: Path,
-    flags: Sequence[str],
-    workspace_mib: int,
-    timing_cache: Optional[Path],
-    min_batch: int,
-    opt_batch: int,
-    max_batch: int,
-    input_name: str = "input",
-    calib_cache: Optional[Path] = None,
-) -> List[str]:
-    """The trtexec command that builds ``engine`` from ``onnx``.
+@dataclass(frozen=True)
+class BuildSpec:
+    """What one trtexec build makes (everything but the tool and its version)."""
 
-    Args:
-        flags: precision flags from the planner ("FP16", "INT8"); ignored on 11.x.
-        workspace_mib: builder workspace limit.
-        timing_cache: file to read/update (persisted across builds).
-        calib_cache: INT8 calibration cache (8.x calibrator mode only; the caller refuses
-            calibrator-mode INT8 without one: trtexec would use placeholder dynamic ranges).
-    """
+    # the ONNX read and the engine written
+    onnx: Path
+    engine: Path
+    # precision flags from the planner ("FP16", "INT8"); ignored on 11.x (strongly typed)
+    flags: Sequence[str]
+    # builder workspace limit, MiB
+    workspace_mib: int
+    # timing cache to read and update (persisted across builds), or None
+    timing_cache: Optional[Path]
+    # the optimization profile's batch range
+    min_batch: int
+    opt_batch: int
+    max_batch: int
+    input_name: str = "input"
+    # INT8 calibration cache (8.x calibrator mode only; the caller refuses calibrator-mode INT8
+    # without one: trtexec would use placeholder dynamic ranges)
+    calib_cache: Optional[Path] = None
+
+
+def build_command(trtexec: Path, version: str, spec: BuildSpec) -> List[str]:
+    """The trtexec command (for this trtexec ``version``) that builds ``spec.engine``."""
     major = parse_version(version)[0]
-    cmd = [str(trtexec), f"--onnx={onnx}", f"--saveEngine={engine}"]
-    cmd.append(workspace_arg(version, workspace_mib))
+    cmd = [str(trtexec), f"--onnx={spec.onnx}", f"--saveEngine={spec.engine}"]
+    cmd.append(workspace_arg(version, spec.workspace_mib))
     if major < 11:
-        if "FP16" in flags:
+        if "FP16" in spec.flags:
             cmd.append("--fp16")
-        if "INT8" in flags:
+        if "INT8" in spec.flags:
             cmd.append("--int8")
-            if calib_cache is not None:
-                cmd.append(f"--calib={calib_cache}")
+            if spec.calib_cache is not None:
+                cmd.append(f"--calib={spec.calib_cache}")
     cmd += [
-        f"--minShapes={shapes_arg(input_name, min_batch)}",
-        f"--optShapes={shapes_arg(input_name, opt_batch)}",
-        f"--maxShapes={shapes_arg(input_name, max_batch)}",
+        f"--minShapes={shapes_arg(spec.input_name, spec.min_batch)}",
+        f"--optShapes={shapes_arg(spec.input_name, spec.opt_batch)}",
+        f"--maxShapes={shapes_arg(spec.input_name, spec.max_batch)}",
     ]
-    if timing_cache is not None:
-        cmd.append(f"--timingCacheFile={timing_cache}")
+    if spec.timing_cache is not None:
+        cmd.append(f"--timingCacheFile={spec.timing_cache}")
     cmd.append(build_only_arg(version))
     return cmd
 
@@ -136,38 +139,46 @@ def bench_percentiles(version: str, percentiles: Sequence[int]) -> List[int]:
     return list(percentiles)
 
 
-def bench_command(
-    trtexec: Path,
-    version: str,
-    engine: Path,
-    batch: int = 1,
-    warmup_ms: int = 500,
-    duration_s: float = 3.0,
-    iterations: Optional[int] = None,
-    percentiles: Sequence[int] = (50, 90, 99),
-    export_times: Optional[Path] = None,
-    cuda_graph: bool = False,
-    include_transfers: bool = True,
-    input_name: str = "input",
-) -> List[str]:
-    """The trtexec command that times ``engine`` (its own measurement, parsed by
+@dataclass(frozen=True)
+class BenchSpec:
+    """How trtexec times one engine (everything but the tool and its version)."""
+
+    engine: Path
+    batch: int = 1
+    warmup_ms: int = 500
+    duration_s: float = 3.0
+    # at least this many inferences (trtexec runs until both duration and iterations are met)
+    iterations: Optional[int] = None
+    # asked for; before 8.5 only the largest is passed (see :func:`bench_percentiles`)
+    percentiles: Sequence[int] = (50, 90, 99)
+    # per-inference timings as JSON (``--exportTimes``)
+    export_times: Optional[Path] = None
+    cuda_graph: bool = False
+    # 11.x leaves host/device copies out of its timings unless asked
+    include_transfers: bool = True
+    input_name: str = "input"
+
+
+def bench_command(trtexec: Path, version: str, spec: BenchSpec) -> List[str]:
+    """The trtexec command that times ``spec.engine`` (its own measurement, parsed by
     :func:`parse_performance_summary`)."""
     major = parse_version(version)[0]
     cmd = [
         str(trtexec),
-        f"--loadEngine={engine}",
-        f"--shapes={shapes_arg(input_name, batch)}",
-        f"--warmUp={int(warmup_ms)}",
-        f"--duration={duration_s:g}",
+        f"--loadEngine={spec.engine}",
+        f"--shapes={shapes_arg(spec.input_name, spec.batch)}",
+        f"--warmUp={int(spec.warmup_ms)}",
+        f"--duration={spec.duration_s:g}",
     ]
-    if iterations is not None:
-        cmd.append(f"--iterations={int(iterations)}")
-    cmd.append("--percentile=" + ",".join(str(p) for p in bench_percentiles(version, percentiles)))
-    if export_times is not None:
-        cmd.append(f"--exportTimes={export_times}")
-    if cuda_graph:
+    if spec.iterations is not None:
+        cmd.append(f"--iterations={int(spec.iterations)}")
+    pcts = bench_percentiles(version, spec.percentiles)
+    cmd.append("--percentile=" + ",".join(str(p) for p in pcts))
+    if spec.export_times is not None:
+        cmd.append(f"--exportTimes={spec.export_times}")
+    if spec.cuda_graph:
         cmd.append("--useCudaGraph")
-    if major >= 11 and include_transfers:
+    if major >= 11 and spec.include_transfers:
         cmd.append("--includeDataTransfers")
     return cmd
 

@@ -113,15 +113,19 @@ class TrtexecRunner(Runner):
             (the largest asked for) plus the median (as p50): the others are listed in
             ``"missing"``, never reported as zeros.
         """
-        from edgemnist.engine.trtexec_cmd import bench_command, parse_performance_summary
+        from edgemnist.engine.trtexec_cmd import (
+            BenchSpec,
+            bench_command,
+            parse_performance_summary,
+        )
 
         self.load()
         assert self.trtexec is not None
-        cmd = bench_command(
-            self.trtexec, self.version, self.path, batch=batch, warmup_ms=warmup_ms,
-            duration_s=duration_s, iterations=iterations, percentiles=percentiles,
-            cuda_graph=cuda_graph,
+        spec = BenchSpec(
+            self.path, batch=batch, warmup_ms=warmup_ms, duration_s=duration_s,
+            iterations=iterations, percentiles=percentiles, cuda_graph=cuda_graph,
         )  # fmt: skip
+        cmd = bench_command(self.trtexec, self.version, spec)
         out = self._run(cmd)
         # every percentile asked for: those this version could not print are listed as missing
         result = parse_performance_summary(out, percentiles=percentiles)

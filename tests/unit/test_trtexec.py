@@ -18,6 +18,8 @@ from tiny_onnx import weights, write_tiny_onnx
 from edgemnist.engine.build import build_engine
 from edgemnist.engine.gpu import from_compute_capability
 from edgemnist.engine.trtexec_cmd import (
+    BenchSpec,
+    BuildSpec,
     bench_command,
     build_command,
     find_trtexec,
@@ -47,31 +49,33 @@ def test_banner_versions(banner, version):
 
 def test_build_command_per_version():
     exe, onnx, eng, tc = Path("trtexec"), Path("m.onnx"), Path("m.engine"), Path("t.cache")
-    c82 = build_command(exe, "8.2.1", onnx, eng, ["FP16"], 256, tc, 1, 1, 64)
+    c82 = build_command(exe, "8.2.1", BuildSpec(onnx, eng, ["FP16"], 256, tc, 1, 1, 64))
     assert "--workspace=256" in c82 and "--fp16" in c82 and "--maxShapes=input:64x1x28x28" in c82
     assert "--buildOnly" in c82 and not any(a.startswith("--memPoolSize") for a in c82)
-    c84 = build_command(exe, "8.4.1", onnx, eng, ["FP16"], 256, tc, 1, 1, 64)
+    c84 = build_command(exe, "8.4.1", BuildSpec(onnx, eng, ["FP16"], 256, tc, 1, 1, 64))
     assert "--memPoolSize=workspace:256" in c84 and "--buildOnly" in c84
-    c86 = build_command(exe, "8.6.1", onnx, eng, ["FP16"], 256, tc, 1, 1, 64)
+    c86 = build_command(exe, "8.6.1", BuildSpec(onnx, eng, ["FP16"], 256, tc, 1, 1, 64))
     assert "--skipInference" in c86 and "--buildOnly" not in c86
     c10 = build_command(
-        exe, "10.0.1", onnx, eng, ["INT8", "FP16"], 256, tc, 1, 1, 64, calib_cache=tc
+        exe, "10.0.1", BuildSpec(onnx, eng, ["INT8", "FP16"], 256, tc, 1, 1, 64, calib_cache=tc)
     )
     assert "--memPoolSize=workspace:256" in c10 and "--int8" in c10 and "--fp16" in c10
     assert f"--calib={tc}" in c10 and "--timingCacheFile=t.cache" in c10
-    c11 = build_command(exe, "11.4.0", onnx, eng, ["FP16"], 256, None, 1, 1, 64)
+    c11 = build_command(exe, "11.4.0", BuildSpec(onnx, eng, ["FP16"], 256, None, 1, 1, 64))
     assert "--fp16" not in c11 and "--int8" not in c11  # strongly typed: no precision flags
 
 
 def test_bench_command_per_version():
     def pct(version):
-        cmd = bench_command(Path("trtexec"), version, Path("m.engine"), percentiles=(50, 90, 99))
+        cmd = bench_command(
+            Path("trtexec"), version, BenchSpec(Path("m.engine"), percentiles=(50, 90, 99))
+        )
         return [a for a in cmd if a.startswith("--percentile")]
 
     # 8.0-8.4 parse one float (std::stof): a list would silently become 50
     assert pct("8.2.1") == pct("8.4.1") == ["--percentile=99"]
     assert pct("8.5.1") == pct("10.3.0") == ["--percentile=50,90,99"]
-    b11 = bench_command(Path("trtexec"), "11.4.0", Path("m.engine"), batch=8)
+    b11 = bench_command(Path("trtexec"), "11.4.0", BenchSpec(Path("m.engine"), batch=8))
     assert "--includeDataTransfers" in b11 and "--shapes=input:8x1x28x28" in b11
 
 
@@ -243,9 +247,13 @@ def test_every_flag_we_pass_exists_in_that_release():
         known = set(entry["options"])
         exe, p = Path("trtexec"), Path("m")
         commands = [
-            build_command(exe, release, p, p, ["FP16"], 256, p, 1, 1, 64),
-            build_command(exe, release, p, p, ["INT8", "FP16"], 256, p, 1, 1, 64, calib_cache=p),
-            bench_command(exe, release, p, export_times=p, cuda_graph=True, iterations=10),
+            build_command(exe, release, BuildSpec(p, p, ["FP16"], 256, p, 1, 1, 64)),
+            build_command(
+                exe, release, BuildSpec(p, p, ["INT8", "FP16"], 256, p, 1, 1, 64, calib_cache=p)
+            ),
+            bench_command(
+                exe, release, BenchSpec(p, export_times=p, cuda_graph=True, iterations=10)
+            ),
         ]
         used = {a.split("=")[0] for cmd in commands for a in cmd[1:]}
         assert used <= known, f"TensorRT {release} ({entry['tag']}) lacks {used - known}"
