@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from edgemnist.live.sources import BadFrame, Source
@@ -168,88 +169,118 @@ class Capture:
 
     # -- the reader thread -------------------------------------------------------------------
     def _run(self) -> None:
-        src = self.source
-        wait = self.backoff[0]
-        failures = 0
-        reason: Optional[str] = None
-        last_good = time.monotonic()
-        shape: Optional[Tuple[int, ...]] = None
-        t0, paced = time.monotonic(), 0
+        st = _ReadState(wait=self.backoff[0])
         try:
-            while not self._stop.is_set():
-                if reason is not None:
-                    self.state = f"reconnecting: {reason}"
-                    self.last_error = reason
-                    src.close()
-                    if self._stop.wait(wait):
-                        break
-                    wait = _next_wait(wait, self.backoff[1])
-                    try:
-                        src.open()
-                    except Exception as exc:  # any failure to reopen is retried, never fatal
-                        failures += 1
-                        reason = _one_line(exc)
-                        if self.max_reopens is not None and failures > self.max_reopens:
-                            self.state = ENDED
-                            break
-                        continue
-                    self.reopens += 1
-                    reason, shape = None, None
-                    last_good = time.monotonic()
-                    self._stall_reason = None
-                    self.state = RUNNING
-                self._reading_since = time.monotonic()
-                try:
-                    frame = src.read()
-                except BadFrame:
-                    self.bad_frames += 1
+            while not self._stop.is_set() and not st.done:
+                if st.reason is not None and not self._reopen(st):
                     continue
-                except Exception as exc:
-                    reason = self._stall_reason or _one_line(exc)
+                frame = self._read(st)
+                if frame is None or not self._same_shape(st, frame):
                     continue
-                finally:
-                    self._reading_since = None
-                if frame is None:
-                    if src.ended and not src.live:
-                        self.state = ENDED
-                        break
-                    if src.ended:
-                        reason = "stream ended"
-                    elif time.monotonic() - last_good > self.stall_timeout:
-                        reason = f"no frame for {self.stall_timeout:g} s"
-                    else:
-                        self._stop.wait(0.002)  # "no frame now": do not spin
-                    continue
-                if src.live:  # a camera does not change size between reopens by itself
-                    if shape is None:
-                        shape = frame.image.shape
-                    elif frame.image.shape != shape:
-                        self.bad_frames += 1
-                        continue
-                wait, failures = self.backoff[0], 0
-                self._stall_reason = None
-                # frames flow again: a watchdog alarm raised during a slow read is over
-                self.state = RUNNING
-                self.frames += 1
-                if self.realtime and not src.live and src.fps > 0:
-                    paced += 1  # pace on the source's own clock: frame n is due at t0 + n / fps
-                    due = t0 + paced / src.fps
-                    delay = due - time.monotonic()
-                    if delay > 0 and self._stop.wait(delay):
-                        break
-                    if delay < -1.0:  # far behind (a pause): restart the clock, do not burst
-                        t0, paced = time.monotonic(), 0
-                    # the frame "arrives" when it is due: its age must not include the pacing
-                    frame.t_capture = time.monotonic()
+                self._frame_ok(st)
+                if self._paced() and not self._pace(st, frame):
+                    break
                 self._put(frame)
                 # a stall is counted from when the reader wants a frame again, so a slow
                 # consumer (back-pressure) never looks like a dead source
-                last_good = time.monotonic()
+                st.last_good = time.monotonic()
         finally:
-            src.close()
+            self.source.close()
             with self._cond:
                 self._finished = True
                 self._cond.notify_all()
+
+    def _reopen(self, st: _ReadState) -> bool:
+        """Close, wait the backoff, open again. False: not reopened (``st.done`` when stopped
+        or given up, else ``st.reason`` says why and the next turn retries)."""
+        src = self.source
+        self.state = f"reconnecting: {st.reason}"
+        self.last_error = st.reason or ""
+        src.close()
+        if self._stop.wait(st.wait):
+            st.done = True
+            return False
+        st.wait = _next_wait(st.wait, self.backoff[1])
+        try:
+            src.open()
+        except Exception as exc:  # any failure to reopen is retried, never fatal
+            st.failures += 1
+            st.reason = _one_line(exc)
+            if self.max_reopens is not None and st.failures > self.max_reopens:
+                self.state = ENDED
+                st.done = True
+            return False
+        self.reopens += 1
+        st.reason, st.shape = None, None
+        st.last_good = time.monotonic()
+        self._stall_reason = None
+        self.state = RUNNING
+        return True
+
+    def _read(self, st: _ReadState) -> Optional[Frame]:
+        """One ``read``; None when there is no frame to pass on (``st.reason`` set when the
+        source must be reopened, ``st.done`` at the end of a file)."""
+        src = self.source
+        self._reading_since = time.monotonic()
+        try:
+            frame = src.read()
+        except BadFrame:
+            self.bad_frames += 1
+            return None
+        except Exception as exc:
+            st.reason = self._stall_reason or _one_line(exc)
+            return None
+        finally:
+            self._reading_since = None
+        if frame is None:
+            if src.ended and not src.live:
+                self.state = ENDED
+                st.done = True
+            elif src.ended:
+                st.reason = "stream ended"
+            elif time.monotonic() - st.last_good > self.stall_timeout:
+                st.reason = f"no frame for {self.stall_timeout:g} s"
+            else:
+                self._stop.wait(0.002)  # "no frame now": do not spin
+        return frame
+
+    def _same_shape(self, st: _ReadState, frame: Frame) -> bool:
+        """A camera does not change size between reopens by itself: a frame that does is bad."""
+        if not self.source.live:
+            return True
+        if st.shape is None:
+            st.shape = frame.image.shape
+        elif frame.image.shape != st.shape:
+            self.bad_frames += 1
+            return False
+        return True
+
+    def _frame_ok(self, st: _ReadState) -> None:
+        st.wait, st.failures = self.backoff[0], 0
+        self._stall_reason = None
+        # frames flow again: a watchdog alarm raised during a slow read is over
+        self.state = RUNNING
+        self.frames += 1
+
+    def _paced(self) -> bool:
+        src = self.source
+        return self.realtime and not src.live and src.fps > 0
+
+    def _pace(self, st: _ReadState, frame: Frame) -> bool:
+        """Hold ``frame`` until it is due on the source's own clock (frame n at t0 + n / fps).
+
+        Returns:
+            False if :meth:`stop` came while waiting.
+        """
+        st.paced += 1
+        delay = st.t0 + st.paced / self.source.fps - time.monotonic()
+        if delay > 0 and self._stop.wait(delay):
+            return False
+        if delay < -1.0:  # far behind (a pause): restart the clock, do not burst
+            st.t0, st.paced = time.monotonic(), 0
+        # the frame "arrives" when it is due: its age must not include the pacing
+        frame.t_capture = time.monotonic()
+        return True
 
     def _put(self, frame: Frame) -> None:
         with self._cond:
@@ -275,6 +306,20 @@ class Capture:
                 self.source.interrupt()
             if self._finished:
                 return
+
+
+@dataclass
+class _ReadState:
+    """The reader thread's own state between turns of its loop."""
+
+    wait: float  # the next wait before a reopen (doubles to ``backoff[1]``)
+    failures: int = 0  # failed reopens in a row
+    reason: Optional[str] = None  # why the source must be reopened; None: it is fine
+    done: bool = False  # stop reading (stopped, end of file, or gave up reopening)
+    last_good: float = field(default_factory=time.monotonic)  # when a frame was last taken
+    shape: Optional[Tuple[int, ...]] = None  # a live source's frame shape since it opened
+    t0: float = field(default_factory=time.monotonic)  # pacing clock start
+    paced: int = 0  # frames paced since t0
 
 
 def backoff_waits(first: float, longest: float, attempts: int) -> List[float]:
