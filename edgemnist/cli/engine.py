@@ -69,7 +69,7 @@ def build_engine_cmd(
     ] = False,
 ) -> None:
     """Build a TensorRT engine for this device (or fall back to ONNX Runtime, saying why)."""
-    from edgemnist.engine.build import build_engine
+    from edgemnist.engine.build import BuildOptions, build_engine
 
     out_dir = renamed(out_dir, out, "--out", "--out-dir")
     force = renamed(force, force_rebuild, "--force-rebuild", "--force")
@@ -82,10 +82,11 @@ def build_engine_cmd(
     if status is not None:
         status.start()
     try:
-        result = build_engine(
-            model, precision=precision.value, builder=builder.value, workspace_mib=workspace,
-            out_dir=out_dir, force_rebuild=force, max_batch=max_batch, say=say, tick=tick,
+        options = BuildOptions(
+            precision=precision.value, builder=builder.value, workspace_mib=workspace,
+            force_rebuild=force, max_batch=max_batch,
         )  # fmt: skip
+        result = build_engine(model, out_dir, options, say=say, tick=tick)
     finally:
         if status is not None:
             status.stop()

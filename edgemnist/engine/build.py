@@ -281,19 +281,34 @@ def build_with_trtexec(
 
 
 # -- the command ------------------------------------------------------------------------------
+@dataclass
+class BuildOptions:
+    """What :func:`build_engine` builds and how (defaults: the CLI's ``build-engine``)."""
+
+    # "auto" (the best this GPU runs well), "fp32", "fp16" or "int8" (see engine/planner.py)
+    precision: str = "auto"
+    # "auto" (tensorrt module, else trtexec, else the ONNX Runtime fallback), "python", "trtexec"
+    builder: str = "auto"
+    # builder workspace in MiB; None: 256 on boards with <= 4 GB RAM, else 1024
+    workspace_mib: Optional[int] = None
+    # ignore a matching cached engine (or fallback model) and rebuild
+    force_rebuild: bool = False
+    # largest batch the engine accepts (dynamic batch 1..max_batch)
+    max_batch: int = DEFAULT_MAX_BATCH
+    # batch TensorRT tunes kernels for
+    opt_batch: int = 1
+    # timed runs per setting when the ONNX Runtime fallback measures providers and threads
+    fallback_runs: int = 300
+
+
 def build_engine(
     onnx: Path,
-    precision: str = "auto",
-    builder: str = "auto",
-    workspace_mib: Optional[int] = None,
     out_dir: Optional[Path] = None,
-    force_rebuild: bool = False,
-    max_batch: int = DEFAULT_MAX_BATCH,
-    opt_batch: int = 1,
-    root: Path = Path("/"),
+    options: Optional[BuildOptions] = None,
+    *,
     say: Say = lambda s: None,
     tick: Optional[Tick] = None,
-    fallback_runs: int = 300,
+    root: Path = Path("/"),
     trt_module: Any = None,
     gpu: Optional[GpuInfo] = None,
     trtexec: Optional[Path] = None,
@@ -302,17 +317,12 @@ def build_engine(
 
     Args:
         onnx: the model (``model.onnx``, ``model.int8.onnx`` QDQ, ``model.fp16.onnx``).
-        precision: "auto", "fp32", "fp16" or "int8" (see :mod:`edgemnist.engine.planner`).
-        builder: "auto", "python" (tensorrt module) or "trtexec".
-        workspace_mib: builder workspace; default 256 on boards with <= 4 GB RAM, else 1024.
         out_dir: output directory (default: the ONNX's directory).
-        force_rebuild: ignore a matching cached engine.
-        max_batch: largest batch the engine accepts (dynamic batch 1..max_batch).
-        opt_batch: batch TensorRT tunes kernels for.
-        root: filesystem root for board facts (tests pass fake trees).
+        options: precision, builder, workspace, batch sizes, rebuild (default:
+            ``BuildOptions()``).
         say: receives one line per decision (the CLI prints them).
         tick: heartbeat callback ``(label, elapsed_s)`` during long steps.
-        fallback_runs: timed runs per setting in the ONNX Runtime fallback.
+        root: filesystem root for board facts (tests pass fake trees).
         trt_module: a tensorrt module to use instead of importing one (tests).
         gpu: GPU facts to use instead of detecting them (tests).
         trtexec: trtexec path to use instead of searching (tests).
@@ -326,24 +336,23 @@ def build_engine(
         BackendUnavailable: an explicitly requested builder is missing or fails.
     """
     t0 = time.monotonic()
+    opts = options if options is not None else BuildOptions()
     onnx = Path(onnx)
-    if builder not in BUILDERS:
-        raise ConfigError(f"unknown builder {builder!r}: choose {', '.join(BUILDERS)}")
-    if precision not in PRECISION_CHOICES:
-        raise ConfigError(f"unknown precision {precision!r}: choose {', '.join(PRECISION_CHOICES)}")
+    if opts.builder not in BUILDERS:
+        raise ConfigError(f"unknown builder {opts.builder!r}: choose {', '.join(BUILDERS)}")
+    if opts.precision not in PRECISION_CHOICES:
+        raise ConfigError(
+            f"unknown precision {opts.precision!r}: choose {', '.join(PRECISION_CHOICES)}"
+        )
     kind = onnx_kind(onnx)  # raises ArtifactError on a missing/empty file
     out_dir = Path(out_dir) if out_dir is not None else onnx.parent
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    tool = _choose_builder(builder, root, trt_module, trtexec, gpu)
+    tool = _choose_builder(opts.builder, root, trt_module, trtexec, gpu)
     if not tool.use:
-        return _fallback(
-            onnx, out_dir, kind, precision, tool.reason, force_rebuild, fallback_runs, say, t0
-        )
-    job = _plan_job(
-        tool, onnx, out_dir, kind, precision, workspace_mib, max_batch, opt_batch, root, say
-    )
-    decision = decide(job.engine, job.key, force=force_rebuild)
+        return _fallback(onnx, out_dir, kind, opts, tool.reason, say, t0)
+    job = _plan_job(tool, onnx, out_dir, kind, opts, root, say)
+    decision = decide(job.engine, job.key, force=opts.force_rebuild)
     if decision.reuse:
         from edgemnist.manifest import read_manifest
 
@@ -438,14 +447,12 @@ def _plan_job(
     onnx: Path,
     out_dir: Path,
     kind: str,
-    precision: str,
-    workspace_mib: Optional[int],
-    max_batch: int,
-    opt_batch: int,
+    opts: BuildOptions,
     root: Path,
     say: Say,
 ) -> _Job:
     """Version, preflight, precision plan, shapes and cache key of the engine to build."""
+    workspace_mib = opts.workspace_mib
     if tool.use == "python":
         assert tool.trt is not None
         version = str(tool.trt.__version__)
@@ -457,10 +464,10 @@ def _plan_job(
         say(f"preflight: {line}")
     if pre.small_board and not workspace_mib:
         say(f"preflight: {pre.ram_mib} MiB board: workspace {pre.workspace_mib} MiB")
-    plan = plan_precision(precision, tool.gpu, version, kind)
+    plan = plan_precision(opts.precision, tool.gpu, version, kind)
     for line in plan.reasons:
         say(f"precision: {line}")
-    shapes = input_shapes(max_batch, opt_batch)
+    shapes = input_shapes(opts.max_batch, opts.opt_batch)
     key = cache_key(
         sha256_file(onnx),
         version,
@@ -557,18 +564,12 @@ def _write_engine_manifest(
 
 
 def _fallback(
-    onnx: Path,
-    out_dir: Path,
-    kind: str,
-    precision: str,
-    reason: str,
-    force: bool,
-    runs: int,
-    say: Say,
-    t0: float,
+    onnx: Path, out_dir: Path, kind: str, opts: BuildOptions, reason: str, say: Say, t0: float
 ) -> BuildResult:
+    """The ONNX Runtime fallback (the ONNX's own precision), saying why and what it measured."""
     from edgemnist.engine.ort_fallback import build_fallback
 
+    precision = opts.precision
     src_precision = precision_of(kind)
     say(f"falling back to ONNX Runtime: {reason}")
     reasons = [f"fell back to ONNX Runtime: {reason}"]
@@ -579,7 +580,15 @@ def _fallback(
         )
         say(note)
         reasons.append(note)
-    result = build_fallback(onnx, out_dir, reason, src_precision, force=force, runs=runs, say=say)
+    result = build_fallback(
+        onnx,
+        out_dir,
+        reason,
+        src_precision,
+        force=opts.force_rebuild,
+        runs=opts.fallback_runs,
+        say=say,
+    )
     rt = result.manifest.get("runtime", {})
     if result.reused:
         say(f"cache: reusing {result.artifact} (key matches)")

@@ -75,12 +75,13 @@ def test_real_engine_matches_onnxruntime(tmp_path, precision):
     sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
     from tiny_onnx import write_tiny_onnx
 
-    from edgemnist.engine.build import build_engine
+    from edgemnist.engine.build import BuildOptions, build_engine
     from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
     from edgemnist.runners.tensorrt import TensorRTRunner
 
     onnx = write_tiny_onnx(tmp_path / "model.onnx")
-    res = build_engine(onnx, precision=precision, builder="python", max_batch=32)
+    opts = BuildOptions(precision=precision, builder="python", max_batch=32)
+    res = build_engine(onnx, options=opts)
     assert res.backend == "tensorrt" and res.artifact.stat().st_size > 0
     x = np.random.default_rng(0).standard_normal((17, 1, 28, 28)).astype(np.float32)
     with TensorRTRunner(res.artifact) as trt_r, OnnxRuntimeRunner(onnx) as ort_r:
@@ -88,7 +89,7 @@ def test_real_engine_matches_onnxruntime(tmp_path, precision):
     tol = 1e-4 if res.manifest["precision"] == "fp32" else 5e-2
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.99
-    again = build_engine(onnx, precision=precision, builder="python", max_batch=32)
+    again = build_engine(onnx, options=opts)
     assert again.reused
 
 
@@ -137,7 +138,7 @@ def test_runner_data_path_on_real_device_memory(tmp_path):
     from fake_tensorrt import linear_weights, make_fake_tensorrt
     from tiny_onnx import write_tiny_onnx
 
-    from edgemnist.engine.build import build_engine
+    from edgemnist.engine.build import BuildOptions, build_engine
     from edgemnist.engine.gpu import from_cudart
     from edgemnist.runners.cudart import CudartMemory
     from edgemnist.runners.tensorrt import TensorRTRunner
@@ -145,7 +146,8 @@ def test_runner_data_path_on_real_device_memory(tmp_path):
     gpu = from_cudart()
     onnx = write_tiny_onnx(tmp_path / "model.onnx")
     trt = make_fake_tensorrt("10")
-    res = build_engine(onnx, trt_module=trt, gpu=gpu, builder="python", max_batch=64)
+    opts = BuildOptions(builder="python", max_batch=64)
+    res = build_engine(onnx, options=opts, trt_module=trt, gpu=gpu)
     mem = CudartMemory()
     trt.memory = type("M", (), {"buffers": _DeviceBuffers(mem)})()
     w, b = linear_weights(onnx.read_bytes())

@@ -15,7 +15,12 @@ import pytest
 from fake_tensorrt import FakeDeviceMemory, call_names, linear_weights, make_fake_tensorrt
 from tiny_onnx import write_tiny_onnx
 
-from edgemnist.engine.build import build_engine, build_with_python_api, input_shapes
+from edgemnist.engine.build import (
+    BuildOptions,
+    build_engine,
+    build_with_python_api,
+    input_shapes,
+)
 from edgemnist.engine.gpu import from_compute_capability
 from edgemnist.engine.planner import plan_precision
 from edgemnist.errors import ArtifactError, ConfigError, InputError
@@ -115,8 +120,9 @@ def _build(onnx_path, trt, gpu, **kw):
     lines = []
     kw.setdefault("builder", "python")
     res = build_engine(
-        onnx_path, trt_module=trt, gpu=gpu, say=lines.append, root=Path("/nonexistent"), **kw
-    )
+        onnx_path, options=BuildOptions(**kw), trt_module=trt, gpu=gpu, say=lines.append,
+        root=Path("/nonexistent"),
+    )  # fmt: skip
     return res, lines
 
 
@@ -166,8 +172,9 @@ def test_small_board_workspace_default(onnx_path, tmp_path):
     trt = make_fake_tensorrt("8.2")
     lines: list = []
     res = build_engine(
-        onnx_path, trt_module=trt, gpu=NANO, say=lines.append, root=root, builder="python"
-    )
+        onnx_path, options=BuildOptions(builder="python"), trt_module=trt, gpu=NANO,
+        say=lines.append, root=root,
+    )  # fmt: skip
     assert res.manifest["workspace_mib"] == 256
     assert _calls(trt, "IBuilderConfig.max_workspace_size=") == [(256 << 20,)]
     text = "\n".join(lines)
@@ -273,8 +280,8 @@ def test_heartbeat_ticks_during_a_slow_build(onnx_path, monkeypatch):
     monkeypatch.setattr(trt.Builder, "build_serialized_network", slow)
     ticks: list = []
     build_engine(
-        onnx_path, trt_module=trt, gpu=ORIN, builder="python", root=Path("/nonexistent"),
-        tick=lambda label, s: ticks.append((label, s)),
+        onnx_path, options=BuildOptions(builder="python"), trt_module=trt, gpu=ORIN,
+        root=Path("/nonexistent"), tick=lambda label, s: ticks.append((label, s)),
     )  # fmt: skip
     assert len(ticks) >= 3
     assert all("building FP16 engine with TensorRT 10.3.0.26" in label for label, _ in ticks)
@@ -283,9 +290,9 @@ def test_heartbeat_ticks_during_a_slow_build(onnx_path, monkeypatch):
 
 def test_unknown_precision_or_builder_is_a_config_error(onnx_path):
     with pytest.raises(ConfigError, match="unknown precision"):
-        build_engine(onnx_path, precision="bf16")
+        build_engine(onnx_path, options=BuildOptions(precision="bf16"))
     with pytest.raises(ConfigError, match="unknown builder"):
-        build_engine(onnx_path, builder="onnx")
+        build_engine(onnx_path, options=BuildOptions(builder="onnx"))
 
 
 # -- pycuda: the CUDA primary context ---------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from tiny_onnx import weights, write_tiny_onnx
 
-from edgemnist.engine.build import build_engine
+from edgemnist.engine.build import BuildOptions, build_engine
 from edgemnist.engine.gpu import from_compute_capability
 from edgemnist.engine.trtexec_cmd import (
     BenchSpec,
@@ -32,6 +32,8 @@ DATA = Path(__file__).parent / "data" / "trtexec"
 FAKE = DATA / "fake_trtexec.py"
 NANO = from_compute_capability("NVIDIA Tegra X1", (5, 3), "device-tree")
 ORIN = from_compute_capability("Orin", (8, 7), "device-tree")
+#: build with trtexec, everything else at its default
+TRTEXEC = BuildOptions(builder="trtexec")
 #: NV_TENSORRT_VERSION of the releases a board can have: Nano (JetPack 4.6 = 8.0.1, 4.6.1+ =
 #: 8.2.1), JetPack 5.0.x (8.4.1), 5.1 (8.5.2), 8.6, 10.0.1 (the mis-scaling one), JetPack 6
 #: (10.3), 11.0 (strongly typed; no precision flags)
@@ -121,10 +123,8 @@ def test_build_through_trtexec_on_each_release(tmp_path, fake_trtexec, version):
     exe = fake_trtexec(version)
     onnx = write_tiny_onnx(tmp_path / "run" / "model.onnx")
     gpu = NANO if version in ("8001", "8201") else ORIN
-    res = build_engine(
-        onnx, builder="trtexec", trtexec=exe, gpu=gpu, root=Path("/nonexistent"), max_batch=16,
-        workspace_mib=256,
-    )  # fmt: skip
+    opts = BuildOptions(builder="trtexec", max_batch=16, workspace_mib=256)
+    res = build_engine(onnx, options=opts, trtexec=exe, gpu=gpu, root=Path("/nonexistent"))
     assert res.builder == "trtexec" and res.artifact.stat().st_size > 0
     build_argv = _argv(tmp_path)[-1]
     only = "--buildOnly" if int(version) < 8600 else "--skipInference"
@@ -143,7 +143,7 @@ def test_bench_through_trtexec_keeps_warnings_and_percentiles(tmp_path, fake_trt
     exe = fake_trtexec(version)
     onnx = write_tiny_onnx(tmp_path / "run" / "model.onnx")
     gpu = NANO if version == "8201" else ORIN
-    res = build_engine(onnx, builder="trtexec", trtexec=exe, gpu=gpu, root=Path("/nonexistent"))
+    res = build_engine(onnx, options=TRTEXEC, trtexec=exe, gpu=gpu, root=Path("/nonexistent"))
     with TrtexecRunner(res.artifact, trtexec=exe) as r:
         timing = r.bench(duration_s=1, percentiles=(50, 90, 99))
         x = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
@@ -171,9 +171,9 @@ def test_int8_calibration_through_trtexec_needs_a_cache(tmp_path, fake_trtexec):
     (sampleEngines.cpp setTensorDynamicRange): an engine with garbage accuracy. Refused."""
     exe = fake_trtexec("8601")
     onnx = write_tiny_onnx(tmp_path / "run" / "model.onnx")
+    int8 = BuildOptions(precision="int8", builder="trtexec")
     with pytest.raises(ConfigError) as e:
-        build_engine(onnx, precision="int8", builder="trtexec", trtexec=exe, gpu=ORIN,
-                     root=Path("/nonexistent"))  # fmt: skip
+        build_engine(onnx, options=int8, trtexec=exe, gpu=ORIN, root=Path("/nonexistent"))
     msg = str(e.value)
     assert "placeholder dynamic ranges" in msg and "edgemnist quantize" in msg
     assert "--target tensorrt" in msg and "\n" not in msg
@@ -181,8 +181,7 @@ def test_int8_calibration_through_trtexec_needs_a_cache(tmp_path, fake_trtexec):
     # with the calibration cache a Python-API build leaves beside the engine, trtexec uses it
     cache = Path(msg.split("calibration cache ")[1].split(" ")[0])
     cache.write_bytes(b"TRT-8601-EntropyCalibration2\n")
-    res = build_engine(onnx, precision="int8", builder="trtexec", trtexec=exe, gpu=ORIN,
-                       root=Path("/nonexistent"))  # fmt: skip
+    res = build_engine(onnx, options=int8, trtexec=exe, gpu=ORIN, root=Path("/nonexistent"))
     header = json.loads(res.artifact.read_bytes().split(b"\n", 1)[0])
     assert header["int8"] and header["calib"] == str(cache) and not header["placeholder_ranges"]
 
@@ -191,7 +190,7 @@ def test_trtexec_failure_is_one_line_with_log(tmp_path, fake_trtexec):
     exe = fake_trtexec("8201")
     onnx = write_tiny_onnx(tmp_path / "model.onnx", opset=18)  # too new for TensorRT 8.2
     with pytest.raises(BackendUnavailable) as e:
-        build_engine(onnx, builder="trtexec", trtexec=exe, gpu=NANO, root=Path("/nonexistent"))
+        build_engine(onnx, options=TRTEXEC, trtexec=exe, gpu=NANO, root=Path("/nonexistent"))
     assert "Unsupported ONNX opset 18" in str(e.value) and "build.log" in str(e.value)
     assert "\n" not in str(e.value)
     assert not (tmp_path / "model.engine").exists()  # nothing half-written under the final name
@@ -201,7 +200,7 @@ def test_corrupt_onnx_is_one_line_artifact_error(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"garbage")
     with pytest.raises(ArtifactError, match="not a readable ONNX model"):
-        build_engine(bad, builder="auto", gpu=ORIN, root=Path("/nonexistent"))
+        build_engine(bad, options=BuildOptions(builder="auto"), gpu=ORIN, root=Path("/nonexistent"))
     with pytest.raises(ArtifactError, match="not found"):
         build_engine(tmp_path / "missing.onnx")
 
@@ -209,7 +208,7 @@ def test_corrupt_onnx_is_one_line_artifact_error(tmp_path):
 def test_engine_from_other_trtexec_version_fails(tmp_path, fake_trtexec):
     exe = fake_trtexec("8201")
     onnx = write_tiny_onnx(tmp_path / "model.onnx")
-    res = build_engine(onnx, builder="trtexec", trtexec=exe, gpu=NANO, root=Path("/nonexistent"))
+    res = build_engine(onnx, options=TRTEXEC, trtexec=exe, gpu=NANO, root=Path("/nonexistent"))
     exe10 = fake_trtexec("100300")
     with pytest.raises(BackendUnavailable, match="Serialization assertion"):
         TrtexecRunner(res.artifact, trtexec=exe10).bench(duration_s=1)
@@ -230,7 +229,7 @@ def test_trtexec_missing_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     onnx = write_tiny_onnx(tmp_path / "model.onnx")
     with pytest.raises(BackendUnavailable, match="trtexec not found"):
-        build_engine(onnx, builder="trtexec", root=tmp_path)
+        build_engine(onnx, options=TRTEXEC, root=tmp_path)
     ok, why = TrtexecRunner.available()
     assert not ok and "trtexec not found" in why
 
