@@ -20,7 +20,10 @@ that a noisy neighbour slows both alike; the ratio of the medians over rounds is
 path with the real accuracy gate (all 10 000 test images, not forced), so their rows carry FP32
 and INT8 test accuracy next to the speed-up. Each row records where quantization landed
 (``placement``: Q/DQ counts, op types quantized or left in float) and says whether INT8 pays
-(``pays``: speed-up at least :data:`PAYS`); the result records the CPU's ISA flags.
+(``pays``: speed-up at least :data:`PAYS`); the result records the CPU's ISA flags. Each model
+runs at the ONNX Runtime graph-optimization level its runner picks by itself: FP32 at the
+default (ALL), INT8 at the level ``quantize`` measured fastest on this CPU and wrote into its
+manifest (``int8_graph_opt``, ``graph_opt_measured``; see ``edgemnist/runners/ort_levels.py``).
 
 Usage:
     EDGEMNIST_DATA=... .venv/bin/python benchmarks/int8_scaling.py [--rounds 5] [--cpu 1]
@@ -120,7 +123,12 @@ def _measure(fp32: Path, int8: Path, rounds: int) -> Dict[str, Any]:
     finally:
         for r in runners.values():
             r.close()
-    out: Dict[str, Any] = {}
+    out: Dict[str, Any] = {
+        # the level each runner loaded at: FP32 ONNX Runtime's default, INT8 the one its
+        # manifest measured fastest on this CPU (runtime.graph_opt, runners/ort_levels.py)
+        f"{key}_graph_opt": runner.info.get("graph_opt")
+        for key, runner in runners.items()
+    }
     for key in runners:
         out[f"{key}_p50_us"] = round(statistics.median(p50[key]), 1)
         out[f"{key}_min_us"] = round(min(low[key]), 1)
@@ -175,6 +183,9 @@ def main(argv: List[str] | None = None) -> int:
                 row["activation_type"] = quant.get("activation_type")
                 row["nodes_kept_float"] = quant.get("nodes_kept_float")
                 row["placement"] = quant.get("placement")
+                row["graph_opt_measured"] = (manifest.get("runtime") or {}).get(
+                    "graph_opt_measured"
+                )
                 row.update(_measure(fp32, int8, args.rounds))
             row["pays"] = row["speedup_p50"] >= PAYS
             rows.append(row)
@@ -185,7 +196,8 @@ def main(argv: List[str] | None = None) -> int:
             )
             print(
                 f"{label:22s} {macs / 1e6:7.1f} M MACs  FP32 p50 {row['fp32_p50_us']:9.1f} us  "
-                f"INT8 p50 {row['int8_p50_us']:9.1f} us  speedup p50 {row['speedup_p50']:.2f}x "
+                f"INT8 p50 {row['int8_p50_us']:9.1f} us [{row['int8_graph_opt']}]  "
+                f"speedup p50 {row['speedup_p50']:.2f}x "
                 f"(min {row['speedup_min']:.2f}x){extra}"
                 + ("" if row["pays"] else f"  INT8 does not pay here (< {PAYS}x): ship FP32"),
                 flush=True,

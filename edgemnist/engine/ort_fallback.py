@@ -15,6 +15,12 @@ What it does, and why:
   the installed ONNX Runtime has them) with 1 and 2 intra-op threads runs a few hundred
   batch-1 inferences on this machine; the lowest median wins. All measurements are kept in
   the manifest, so the choice can be checked.
+- **Load level by measurement**: the saved file holds the portable fusions; whether the
+  ``ORT_ENABLE_ALL`` layout transforms on top of them help depends on the model and the CPU
+  (they cost resnet18_cbam's INT8 model 16 % on an AVX-512 Xeon, and halve vgg_bn's), so
+  ``all`` and ``extended`` are timed with the winning provider and threads, and the faster
+  (``all`` unless ``extended`` wins by 5 %) goes into ``runtime.graph_opt`` for the runner
+  (:mod:`edgemnist.runners.ort_levels`).
 - **Manifest** like an engine's: format ``onnxruntime-optimized``, the source ONNX's sha256,
   the measurements, the runtime choice, and the reason for falling back.
 """
@@ -106,7 +112,9 @@ def measure(
     from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
 
     x = np.random.default_rng(0).standard_normal((1, 1, 28, 28)).astype(np.float32)
-    runner = OnnxRuntimeRunner(model, threads=threads, providers=[provider], verify_hash=False)
+    runner = OnnxRuntimeRunner(
+        model, threads=threads, providers=[provider], graph_opt="all", verify_hash=False
+    )  # the level is measured afterwards, for the winner (see the module docstring)
     with runner:
         for _ in range(warmup):
             runner.infer(x)
@@ -182,6 +190,14 @@ def build_fallback(
         for cfg in configs:
             say(f"measuring {cfg['provider']} with {cfg['threads']} thread(s), {runs} runs")
             measurements.append(measure(out, cfg["provider"], cfg["threads"], runs=runs))
+        best = min(measurements, key=lambda m: (m["p50_us"], m["threads"]))
+        level: Dict[str, Any] = {}
+        if best["provider"] == "CPUExecutionProvider":
+            from edgemnist.runners.ort_levels import measure_levels
+
+            say("measuring ONNX Runtime's graph-optimization levels at load (all, extended)")
+            measured = measure_levels(out, threads=int(best["threads"]))
+            level = {"graph_opt": measured.pop("graph_opt"), "graph_opt_measured": measured}
     except BaseException:
         # a failed build leaves no partial artifact under the final name (a model with the
         # wrong input shape optimizes fine and fails here, at its first inference)
@@ -189,7 +205,6 @@ def build_fallback(
             if stale.exists():
                 stale.unlink()
         raise
-    best = min(measurements, key=lambda m: (m["p50_us"], m["threads"]))
     try:
         source_manifest = read_manifest(onnx, required=False) or {}
     except ArtifactError:
@@ -210,6 +225,7 @@ def build_fallback(
             "providers": providers,
             "threads": int(best["threads"]),
             "graph_optimization_level": GRAPH_OPT_LEVEL,
+            **level,
         },
         measurements=measurements,
         fallback={"from": "tensorrt", "reason": reason},

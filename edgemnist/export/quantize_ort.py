@@ -37,6 +37,12 @@ Choices:
   98.25 % of test images (max |dlogit| 4.8) while the same QDQ graph simulated in float agreed on
   99.74 %; with reduce_range the fused kernels match the simulation (99.72 %). ARM kernels do not
   saturate, but one file should be right on every CPU. OFF for TensorRT (its own kernels).
+- for the CPU target, the ONNX Runtime graph-optimization level the model runs fastest at on
+  this CPU is measured (``measure_level``, :mod:`edgemnist.runners.ort_levels`), gated at, and
+  recorded as the manifest's ``runtime.graph_opt``: ``ORT_ENABLE_ALL``'s layout transforms win
+  for plain conv stacks (vgg_bn INT8 2.1x faster than at EXTENDED) but lose for a graph whose
+  quantized convolutions alternate with float gates (resnet18_cbam INT8: 599 µs at ALL, 517 µs
+  at EXTENDED: 1.39x -> 1.61x FP32). The runner loads at that level on the same CPU;
 - the gate of a TensorRT-target model runs ONNX Runtime with graph optimizations off, so the QDQ
   pairs are simulated in float, which is what TensorRT's INT8 kernels compute (without it the
   host's saturating x86 kernels would fail a model that is fine on the GPU).
@@ -163,6 +169,10 @@ class QuantizeOptions:
     calibration: Optional[CalibrationSet] = None
     # leave gating branches in float (:func:`float_islands`); None: on for cpu, off for tensorrt
     keep_float: Optional[bool] = None
+    # time the result at ONNX Runtime's graph-optimization levels on this CPU and record the
+    # fastest in the manifest (``runtime.graph_opt``, see ``runners/ort_levels.py``); the gate
+    # runs at that level. None: on for cpu, off for tensorrt (gated with optimizations off)
+    measure_level: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,7 @@ class _Resolved:
     act_unsigned: bool
     reduce_range: bool
     keep_float: bool
+    measure_level: bool
     gate_options: Dict[str, Any]
 
 
@@ -198,6 +209,7 @@ def _resolve(opts: QuantizeOptions) -> _Resolved:
         act_unsigned=not trt,
         reduce_range=(not trt) if opts.reduce_range is None else bool(opts.reduce_range),
         keep_float=(not trt) if opts.keep_float is None else bool(opts.keep_float),
+        measure_level=(not trt) if opts.measure_level is None else bool(opts.measure_level),
         gate_options={"graph_opt": "disable"} if trt else {},
     )
 
@@ -296,6 +308,13 @@ def quantize_onnx(
                 extra_options=extra,
                 **cache_kw,
             )
+        runtime: Dict[str, Any] = {}
+        if r.measure_level and not gate_options:
+            from edgemnist.runners.ort_levels import measure_levels
+
+            measured = measure_levels(tmp)
+            runtime = {"graph_opt": measured.pop("graph_opt"), "graph_opt_measured": measured}
+            gate_options = {"graph_opt": runtime["graph_opt"]}
         report = _gate(
             tmp, src, out, opts.threshold, opts.force, opts.threads, opts.limit, gate_options
         )
@@ -337,7 +356,9 @@ def quantize_onnx(
         "gate_runtime": "onnxruntime"
         + (
             " (graph optimizations off: QDQ simulated as TensorRT computes it)"
-            if gate_options
+            if target == "tensorrt"
+            else f" (graph_opt {gate_options['graph_opt']}, the level measured fastest)"
+            if runtime
             else ""
         ),
     }
@@ -350,6 +371,7 @@ def quantize_onnx(
         quantization=quant,
         calibration=calib.record(),
         versions={"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
+        **({"runtime": runtime} if runtime else {}),
     )
 
 

@@ -104,7 +104,11 @@ class OnnxRuntimeRunner(Runner):
         path: the ``.onnx`` file.
         threads: intra-op threads (default 1: best batch-1 latency and tail on small boards).
         providers: None (CPU), ``"auto"`` or names; see :func:`resolve_providers`.
-        graph_opt: ``"all"``, ``"extended"``, ``"basic"`` or ``"disable"``.
+        graph_opt: ``"all"``, ``"extended"``, ``"basic"`` or ``"disable"``. None (default):
+            the level the artifact's manifest measured fastest on this CPU
+            (``runtime.graph_opt``, written by ``quantize`` and the ``build-engine`` fallback;
+            see :mod:`edgemnist.runners.ort_levels`), else ``"all"``. ``info["graph_opt_from"]``
+            says which.
 
     A ``build-engine`` fallback (``model.ort.onnx``, format ``onnxruntime-optimized``) records
     the provider and thread count measured best on the device in its manifest's ``runtime``;
@@ -128,12 +132,12 @@ class OnnxRuntimeRunner(Runner):
         path: Union[str, Path],
         threads: Optional[int] = None,
         providers: ProvidersArg = None,
-        graph_opt: str = "all",
+        graph_opt: Optional[str] = None,
         optimized_model_path: Optional[Union[str, Path]] = None,
         verify_hash: bool = True,
         io_binding: bool = True,
     ) -> None:
-        if graph_opt not in GRAPH_OPT_LEVELS:
+        if graph_opt is not None and graph_opt not in GRAPH_OPT_LEVELS:
             raise ConfigError(
                 f"unknown graph_opt {graph_opt!r}: choose one of {', '.join(GRAPH_OPT_LEVELS)}"
             )
@@ -153,7 +157,8 @@ class OnnxRuntimeRunner(Runner):
         # what the caller left to defaults may be filled from a fallback manifest on load
         self._threads_given = threads is not None
         self._providers_given = providers is not None
-        self.graph_opt = graph_opt
+        self._graph_opt_given = graph_opt is not None
+        self.graph_opt = graph_opt if graph_opt is not None else "all"
         self.optimized_model_path = optimized_model_path
         self.verify_hash = verify_hash
         self._session: Any = None
@@ -183,6 +188,7 @@ class OnnxRuntimeRunner(Runner):
 
         present = ort.get_available_providers()
         from_manifest = self._apply_manifest_runtime(manifest, present)
+        from_manifest.update(self._apply_manifest_graph_opt(manifest))
         chosen = resolve_providers(self.providers, present)
         uses_xnnpack = PROVIDER_ALIASES["xnnpack"] in chosen
         opts = ort.SessionOptions()
@@ -245,12 +251,13 @@ class OnnxRuntimeRunner(Runner):
         error: the manifest's choice is a measured preference, not a request.
 
         The manifest's ``graph_optimization_level`` (``ORT_ENABLE_EXTENDED``) is the level the
-        file was *saved* at, not one to load it at. Loading still uses ``graph_opt`` ("all" by
-        default): the saved graph already holds the portable fusions, so re-running them finds
-        nothing to do, and the ``ORT_ENABLE_ALL``-only layout transforms (NCHWc for this CPU's
-        SIMD width) are applied in memory for the CPU that loads the file, which is exactly why
-        they were kept out of the saved file. It is also what the fallback's measurements used
-        (ONNX Runtime's default level), so the measured choice is reproduced.
+        file was *saved* at, not one to load it at. Loading uses ``graph_opt``: the caller's,
+        else the fallback's measured ``runtime.graph_opt`` on the CPU that measured it
+        (:meth:`_apply_manifest_graph_opt`), else "all". The saved graph already holds the
+        portable fusions, so re-running them finds nothing to do, and the
+        ``ORT_ENABLE_ALL``-only layout transforms (NCHWc for this CPU's SIMD width) are applied
+        in memory for the CPU that loads the file, which is exactly why they were kept out of
+        the saved file.
 
         Returns:
             Entries for ``info``: ``runtime_from_manifest`` (the names and values taken),
@@ -282,6 +289,28 @@ class OnnxRuntimeRunner(Runner):
             out["saved_graph_opt"] = _LEVEL_NAMES.get(saved, saved)
         out["runtime_from_manifest"] = taken
         return out
+
+    def _apply_manifest_graph_opt(self, manifest: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+        """Take the graph-optimization level the manifest measured fastest, on this CPU only.
+
+        The caller's ``graph_opt`` always wins; a choice measured on another CPU is ignored
+        (:func:`~edgemnist.runners.ort_levels.manifest_choice` says why).
+
+        Returns:
+            ``{"graph_opt_from": "argument" | "manifest" | "default", "graph_opt_why": ...}``.
+        """
+        if self._graph_opt_given:
+            return {"graph_opt_from": "argument"}
+        from edgemnist.runners.ort_levels import manifest_choice
+
+        level, why = manifest_choice(manifest)
+        if level is None:
+            out: Dict[str, Any] = {"graph_opt_from": "default"}
+            if why:
+                out["graph_opt_why"] = why
+            return out
+        self.graph_opt = level
+        return {"graph_opt_from": "manifest", "graph_opt_why": why}
 
     def _read_manifest(self, path: Path) -> Optional[Dict[str, Any]]:
         from edgemnist.manifest import check_artifact_hash, read_manifest

@@ -76,6 +76,23 @@ def test_int8_manifest_records_the_recipe_and_calibration(onnx_dir, mnist_dir):
     assert m["parity"]["images"] == 10000
 
 
+def test_int8_manifest_records_the_measured_load_level(onnx_dir):
+    from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
+    from edgemnist.runners.ort_levels import cpu_identity
+
+    _, _, int8 = onnx_dir
+    runtime = int8.manifest["runtime"]
+    measured = runtime["graph_opt_measured"]
+    assert set(measured["p50_us"]) == {"all", "extended"}
+    assert all(v > 0 for v in measured["p50_us"].values())
+    assert measured["cpu"] == cpu_identity() and measured["threads"] == 1
+    assert runtime["graph_opt"] in ("all", "extended")
+    assert f"graph_opt {runtime['graph_opt']}" in int8.manifest["quantization"]["gate_runtime"]
+    with OnnxRuntimeRunner(int8.path) as runner:  # loads at the level measured here
+        assert runner.info["graph_opt"] == runtime["graph_opt"]
+        assert runner.info["graph_opt_from"] == "manifest"
+
+
 def test_int8_accuracy_close_to_fp32(onnx_dir):
     _, _, int8 = onnx_dir
     rep = int8.report
@@ -174,6 +191,7 @@ def test_tensorrt_target_is_symmetric(onnx_dir, mnist_env, tmp_path):
     )
     q = res.manifest["quantization"]
     assert q["activation_symmetric"] is True and q["reduce_range"] is False
+    assert "runtime" not in res.manifest  # TensorRT's speed is not ONNX Runtime's: not measured
     model = onnx.load(str(res.path))
     inits = {t.name: t for t in model.graph.initializer}
     zero_points = [
