@@ -4,6 +4,7 @@ Runtime fallback from a real exported ONNX, checked on real MNIST test images.""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +27,13 @@ def exported_onnx(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = build_model("lenet5").eval()
     out = tmp_path_factory.mktemp("run") / "model.onnx"
-    torch.onnx.export(
-        model, torch.zeros(1, 1, 28, 28), str(out), dynamo=False, opset_version=13,
-        input_names=["input"], output_names=["logits"],
-        dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
-    )  # fmt: skip
+    with warnings.catch_warnings():  # the TorchScript exporter warns; deliberate, as in export
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            model, torch.zeros(1, 1, 28, 28), str(out), dynamo=False, opset_version=13,
+            input_names=["input"], output_names=["logits"],
+            dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
+        )  # fmt: skip
     return out
 
 
