@@ -97,6 +97,11 @@ def notes(doc: Dict[str, Any]) -> List[str]:
     for row in doc["rows"]:
         if row["status"] != "ok" and row.get("reason"):
             lines.append(f"{row['label']}: {row['status']}: {row['reason']}")
+        info = row.get("info") or {}
+        level, why = info.get("graph_opt"), info.get("graph_opt_why")
+        if why and (level != "all" or info.get("graph_opt_from") != "manifest"):
+            # a level other than ONNX Runtime's default, or a measured one not taken: say why
+            lines.append(f"{row['label']}: ONNX Runtime graph_opt {level}: {why}")
     lines += list(doc.get("warnings", []))
     return lines
 

@@ -151,3 +151,27 @@ def test_markdown_of_a_result_without_ok_rows(doc):
     assert f"| ONNX Runtime FP32 | unavailable | {size} | - | - |" in md, md
     assert "Batch-1 latency" not in to_markdown(d)  # no numbers for rows that did not run
     assert to_csv(d).count("\n") == len(d["rows"]) + 1
+
+
+def test_notes_say_which_graph_level_a_row_ran_at_and_why(doc):
+    from edgemnist.bench.report import notes
+
+    d = copy.deepcopy(doc)
+    row = d["rows"][0]
+    assert not [n for n in notes(d) if "graph_opt" in n]  # no manifest measurement: no note
+    row["info"] = {
+        "graph_opt": "extended",
+        "graph_opt_from": "manifest",
+        "graph_opt_why": "measured on this CPU at quantize time (all 599 µs, extended 517 µs)",
+    }
+    assert f"{row['label']}: ONNX Runtime graph_opt extended: measured on this CPU" in "\n".join(
+        notes(d)
+    )
+    row["info"] = {"graph_opt": "all", "graph_opt_from": "manifest", "graph_opt_why": "measured"}
+    assert not [n for n in notes(d) if "graph_opt" in n]  # the default, measured: nothing to say
+    row["info"] = {
+        "graph_opt": "all",
+        "graph_opt_from": "default",
+        "graph_opt_why": "the manifest's graph_opt 'extended' was measured on another CPU",
+    }
+    assert any("measured on another CPU" in n for n in notes(d))
