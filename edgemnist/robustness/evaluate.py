@@ -293,7 +293,11 @@ def write_plot(report: Dict[str, Any], path: PathLike) -> Optional[Path]:
     ax.set_xlabel(f"accuracy % ({report['images']} test images each, seed {report['seed']})")
     ax.set_xlim(0, 100)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    # above the axes: inside, it covered the last bars (the stroke corruptions)
+    ax.legend(
+        loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(arts), 3), fontsize=8,
+        frameon=False,
+    )  # fmt: skip
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
