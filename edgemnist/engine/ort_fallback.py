@@ -193,11 +193,10 @@ def build_fallback(
         best = min(measurements, key=lambda m: (m["p50_us"], m["threads"]))
         level: Dict[str, Any] = {}
         if best["provider"] == "CPUExecutionProvider":
-            from edgemnist.runners.ort_levels import measure_levels
+            from edgemnist.runners.ort_levels import runtime_entry
 
             say("measuring ONNX Runtime's graph-optimization levels at load (all, extended)")
-            measured = measure_levels(out, threads=int(best["threads"]))
-            level = {"graph_opt": measured.pop("graph_opt"), "graph_opt_measured": measured}
+            level = runtime_entry(out, threads=int(best["threads"]))
     except BaseException:
         # a failed build leaves no partial artifact under the final name (a model with the
         # wrong input shape optimizes fine and fails here, at its first inference)

@@ -310,10 +310,9 @@ def quantize_onnx(
             )
         runtime: Dict[str, Any] = {}
         if r.measure_level and not gate_options:
-            from edgemnist.runners.ort_levels import measure_levels
+            from edgemnist.runners.ort_levels import runtime_entry
 
-            measured = measure_levels(tmp)
-            runtime = {"graph_opt": measured.pop("graph_opt"), "graph_opt_measured": measured}
+            runtime = runtime_entry(tmp)
             gate_options = {"graph_opt": runtime["graph_opt"]}
         report = _gate(
             tmp, src, out, opts.threshold, opts.force, opts.threads, opts.limit, gate_options

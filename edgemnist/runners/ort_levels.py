@@ -57,26 +57,30 @@ def measure_levels(
 ) -> Dict[str, Any]:
     """Time ``path`` at batch 1 at each graph-optimization level and pick the fastest.
 
-    The levels are timed in alternating rounds (ALL, EXTENDED, ALL, ...) on the same runner
-    options ``bench`` uses (I/O binding, ``threads`` intra-op threads), so a noisy neighbour
-    slows both alike; each level's figure is the median over rounds of the per-round median.
+    The levels are timed in alternating rounds (ALL, EXTENDED, ALL, ...) by ``bench``'s own
+    timer (:func:`~edgemnist.bench.timing.time_backend`: the runner's backend-call clock, I/O
+    binding, ``threads`` intra-op threads), so a noisy neighbour slows both alike; each level's
+    figure is the median over rounds of the per-round p50.
 
     Args:
         path: an ONNX file ONNX Runtime can load.
         threads: intra-op threads (the runner's default, 1, is what users run with).
         rounds: alternating rounds.
-        runs: timed batch-1 calls per level and round (after 20 warm-up calls).
+        runs: timed batch-1 calls per level and round (fewer for a model so slow that they
+            would take over 2 s).
         levels: levels to compare; must include :data:`DEFAULT`.
 
     Returns:
         ``{"graph_opt": chosen, "p50_us": {level: µs}, "rounds", "runs", "threads", "margin",
-        "cpu": cpu_identity()}``; JSON-ready, written under a manifest's ``runtime``.
+        "cpu": cpu_identity()}``; JSON-ready.
     """
+    from edgemnist.bench.timing import TimingConfig, time_backend
     from edgemnist.runners.onnxruntime import OnnxRuntimeRunner
 
     if DEFAULT not in levels:
         raise ValueError(f"levels must include {DEFAULT!r}")
     x = np.random.default_rng(0).standard_normal((1, 1, 28, 28)).astype(np.float32)
+    config = TimingConfig(warmup_s=0.02, min_iters=runs, min_time_s=0.0, max_time_s=2.0)
     runners = {
         level: OnnxRuntimeRunner(path, threads=threads, graph_opt=level, verify_hash=False)
         for level in levels
@@ -87,13 +91,7 @@ def measure_levels(
             runner.load()
         for _ in range(rounds):
             for level, runner in runners.items():
-                for _ in range(20):
-                    runner.infer(x)
-                samples = []
-                for _ in range(runs):
-                    runner.infer(x)
-                    samples.append(runner.last_latency_s)
-                per_round[level].append(statistics.median(samples) * 1e6)
+                per_round[level].append(time_backend(runner, x, config).summary_us().p50)
     finally:
         for runner in runners.values():
             runner.close()
@@ -107,6 +105,13 @@ def measure_levels(
         "margin": MARGIN,
         "cpu": cpu_identity(),
     }
+
+
+def runtime_entry(path: Union[str, Path], threads: int = 1) -> Dict[str, Any]:
+    """:func:`measure_levels` as a manifest's ``runtime`` keys: ``graph_opt`` (the level to load
+    at) and ``graph_opt_measured`` (the timings and the CPU they were taken on)."""
+    measured = measure_levels(path, threads=threads)
+    return {"graph_opt": measured.pop("graph_opt"), "graph_opt_measured": measured}
 
 
 def choose(p50_us: Dict[str, float]) -> str:
